@@ -1,0 +1,205 @@
+#!/usr/bin/env -S deno run --allow-net --allow-env --allow-read --allow-write
+/**
+ * Counts the named partitions of `temperatures` into `DIR/partition-N.json`, exactly once:
+ * the file holds the stats and the next offset to read, replaced atomically after each batch,
+ * and a restart resumes from it.
+ *
+ * @module
+ */
+import { type Consumer, type EachBatchPayload } from "kafkajs";
+import { type ConsumerConfig, consumerConfig, type Help } from "./lib/args.ts";
+import {
+  appendRejected,
+  lockPartition,
+  readStats,
+  saveStats,
+  statsPath,
+  trimRejected,
+} from "./lib/checkpoint.ts";
+import { onStopSignal, runMain } from "./lib/cli.ts";
+import { applyBatch, fixedAssigner, type PartitionState } from "./lib/consume.ts";
+import { P7Error } from "./lib/errors.ts";
+import {
+  createKafka,
+  kafkaError,
+  type PartitionOffsets,
+  TOPIC,
+  topicOffsets,
+} from "./lib/kafka.ts";
+import { emptyStats, type PartitionStats } from "./lib/stats.ts";
+
+const PROGRESS_MS = 10_000;
+
+/** Checks a checkpoint's offset against what the broker holds for its partition. */
+function checkOffset(stats: PartitionStats, offsets: PartitionOffsets, path: string): void {
+  if (stats.offset > offsets.high) {
+    throw new P7Error(
+      "CHECKPOINT",
+      `Cannot use checkpoint "${path}": offset ${stats.offset} is beyond the end of partition ` +
+        `${stats.partition} (${offsets.high}); was the topic recreated? Move the file away to ` +
+        `start over`,
+    );
+  }
+  if (stats.offset < offsets.low) {
+    throw new P7Error(
+      "CHECKPOINT",
+      `Cannot use checkpoint "${path}": offset ${stats.offset} is below the start of partition ` +
+        `${stats.partition} (${offsets.low}): the records in between were deleted`,
+    );
+  }
+}
+
+/**
+ * Validates everything before any file changes: partitions exist, no other process owns
+ * them, every checkpoint parses and fits the broker's offsets. Then creates missing files.
+ */
+async function prepare(
+  config: ConsumerConfig,
+  offsets: PartitionOffsets[],
+): Promise<Map<number, PartitionState>> {
+  const missing = config.partitions.filter((p) => p >= offsets.length);
+  if (missing.length > 0) {
+    throw new P7Error(
+      "PARTITION",
+      `partition ${missing.join(", ")} does not exist: topic "${TOPIC}" has ` +
+        `${offsets.length} partitions (0-${offsets.length - 1})`,
+    );
+  }
+  await Deno.mkdir(config.dir, { recursive: true });
+  for (const partition of config.partitions) await lockPartition(config.dir, partition);
+  const states = new Map<number, PartitionState>();
+  const created: PartitionStats[] = [];
+  for (const partition of config.partitions) {
+    let stats = await readStats(config.dir, partition);
+    if (stats === undefined) created.push(stats = emptyStats(partition));
+    checkOffset(stats, offsets[partition]!, statsPath(config.dir, partition));
+    states.set(partition, { stats });
+  }
+  for (const stats of created) await saveStats(config.dir, stats);
+  for (const { stats } of states.values()) {
+    await trimRejected(config.dir, stats.partition, stats.offset);
+  }
+  return states;
+}
+
+/** Running totals for progress lines and the summary. */
+interface Totals {
+  counted: number;
+  duplicates: number;
+  rejected: number;
+}
+
+function describe(states: Map<number, PartitionState>): string {
+  return [...states.values()].map(({ stats }) => `${stats.partition}@${stats.offset}`).join(" ");
+}
+
+/** Consumes until stopped or failed; resolves once the consumer is disconnected. */
+async function consume(
+  consumer: Consumer,
+  config: ConsumerConfig,
+  states: Map<number, PartitionState>,
+  totals: Totals,
+  stop: AbortSignal,
+): Promise<void> {
+  let failure: unknown;
+  const failed = new Promise<void>((resolve) => {
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      failure = payload.error;
+      resolve();
+    });
+  });
+  // Re-seek from the checkpoints on every join: no offset is ever committed to Kafka.
+  consumer.on(consumer.events.GROUP_JOIN, () => {
+    for (const [partition, { stats }] of states) {
+      consumer.seek({ topic: TOPIC, partition, offset: String(stats.offset) });
+    }
+  });
+  let lastProgress = performance.now();
+  const eachBatch = async ({ batch }: EachBatchPayload) => {
+    const state = states.get(batch.partition);
+    if (state === undefined || batch.messages.length === 0) return;
+    const before = state.stats.offset;
+    let outcome;
+    try {
+      outcome = applyBatch(state, batch.messages);
+    } catch (error) {
+      failure = error;
+      throw error;
+    }
+    if (state.stats.offset === before) return;
+    await appendRejected(config.dir, outcome.rejected);
+    await saveStats(config.dir, state.stats);
+    totals.counted += outcome.counted;
+    totals.duplicates += outcome.duplicates;
+    totals.rejected += outcome.rejected.length;
+    const now = performance.now();
+    if (now - lastProgress >= PROGRESS_MS) {
+      lastProgress = now;
+      console.error(
+        `consumer: offsets ${describe(states)}; ${totals.counted} counted, ` +
+          `${totals.duplicates} duplicates, ${totals.rejected} rejected`,
+      );
+    }
+  };
+  await consumer.run({ autoCommit: false, eachBatch });
+  const stopped = new Promise<void>((resolve) => stop.addEventListener("abort", () => resolve()));
+  await Promise.race([stopped, failed]);
+  // disconnect() lets the batch in hand finish, including its checkpoint write.
+  await consumer.disconnect();
+  if (failure !== undefined) throw failure;
+}
+
+/** Runs the consumer; resolves to the exit status. */
+export async function main(args: string[]): Promise<number> {
+  const config: ConsumerConfig | Help = consumerConfig(args, Deno.env.toObject());
+  if (config.kind === "help") {
+    console.log(config.usage);
+    return 0;
+  }
+  const stop = onStopSignal();
+  const kafka = createKafka(config.brokers, "p7-consumer");
+  const admin = kafka.admin();
+  let offsets: PartitionOffsets[];
+  try {
+    await admin.connect();
+    offsets = await topicOffsets(admin, TOPIC);
+  } catch (error) {
+    throw kafkaError(error, config.brokers, `reading topic "${TOPIC}"`);
+  } finally {
+    await admin.disconnect();
+  }
+  const states = await prepare(config, offsets);
+  console.error(`consumer: partitions ${config.partitions.join(" ")} from ${describe(states)}`);
+  const consumer = kafka.consumer({
+    // A group of its own, so the fixed assigner is the only one that decides.
+    groupId: `p7-consumer-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`,
+    partitionAssigners: [fixedAssigner(TOPIC, config.partitions)],
+    allowAutoTopicCreation: false,
+    maxWaitTimeInMs: 500,
+    maxBytesPerPartition: 4 * 1024 * 1024,
+    retry: {
+      initialRetryTime: 300,
+      maxRetryTime: 3000,
+      retries: 10,
+      // Past the retry budget, fail loudly instead of restarting forever.
+      restartOnFailure: () => Promise.resolve(false),
+    },
+  });
+  const started = performance.now();
+  const totals: Totals = { counted: 0, duplicates: 0, rejected: 0 };
+  try {
+    await consumer.connect();
+    await consumer.subscribe({ topics: [TOPIC], fromBeginning: true });
+    await consume(consumer, config, states, totals, stop);
+  } catch (error) {
+    throw kafkaError(error, config.brokers, `consuming "${TOPIC}"`);
+  }
+  const seconds = (performance.now() - started) / 1000;
+  console.error(
+    `consumer: stopped at offsets ${describe(states)}; ${totals.counted} counted, ` +
+      `${totals.duplicates} duplicates, ${totals.rejected} rejected in ${seconds.toFixed(1)} s`,
+  );
+  return 0;
+}
+
+if (import.meta.main) await runMain(() => main(Deno.args));

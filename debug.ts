@@ -1,0 +1,82 @@
+#!/usr/bin/env -S deno run --allow-net --allow-env
+/**
+ * Prints every new message of `temperatures` as one Python-dict line, in consumer group
+ * `debug` (the broker assigns the partitions; a new group starts at the end of the topic).
+ *
+ * @module
+ */
+import { type DebugConfig, debugConfig, type Help } from "./lib/args.ts";
+import { onStopSignal, runMain } from "./lib/cli.ts";
+import { createKafka, kafkaError, TOPIC, topicOffsets } from "./lib/kafka.ts";
+import { pyDict } from "./lib/pyrepr.ts";
+import { validateRecord } from "./lib/report.ts";
+
+/** The debug line of one record; a record that is not a valid Report says why. */
+export function debugLine(partition: number, key: string | null, value: Uint8Array | null): string {
+  const verdict = validateRecord(key, value);
+  if ("report" in verdict) {
+    const { date, degrees } = verdict.report;
+    return pyDict({ partition, key, date, degrees }, ["partition"]);
+  }
+  return pyDict({ partition, key, date: null, degrees: null, error: verdict.reason }, [
+    "partition",
+  ]);
+}
+
+/** Runs the debug consumer; resolves to the exit status. */
+export async function main(args: string[]): Promise<number> {
+  const config: DebugConfig | Help = debugConfig(args, Deno.env.toObject());
+  if (config.kind === "help") {
+    console.log(config.usage);
+    return 0;
+  }
+  const stop = onStopSignal();
+  const kafka = createKafka(config.brokers, "p7-debug");
+  const admin = kafka.admin();
+  try {
+    await admin.connect();
+    await topicOffsets(admin, TOPIC);
+  } catch (error) {
+    throw kafkaError(error, config.brokers, `reading topic "${TOPIC}"`);
+  } finally {
+    await admin.disconnect();
+  }
+  const consumer = kafka.consumer({
+    groupId: "debug",
+    allowAutoTopicCreation: false,
+    retry: { restartOnFailure: () => Promise.resolve(false) },
+  });
+  let failure: unknown;
+  const failed = new Promise<void>((resolve) =>
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      failure = payload.error;
+      resolve();
+    })
+  );
+  const encoder = new TextEncoder();
+  let printed = 0;
+  try {
+    await consumer.connect();
+    await consumer.subscribe({ topics: [TOPIC], fromBeginning: false });
+    await consumer.run({
+      eachBatch: async ({ batch }) => {
+        const lines = batch.messages.map((message) =>
+          debugLine(batch.partition, message.key?.toString("utf8") ?? null, message.value) + "\n"
+        );
+        await Deno.stdout.write(encoder.encode(lines.join("")));
+        printed += lines.length;
+      },
+    });
+    console.error(`debug: reading "${TOPIC}" as group "debug"; Ctrl-C stops`);
+    await Promise.race([failed, new Promise((resolve) => stop.addEventListener("abort", resolve))]);
+  } catch (error) {
+    throw kafkaError(error, config.brokers, `consuming "${TOPIC}"`);
+  } finally {
+    await consumer.disconnect();
+  }
+  if (failure !== undefined) throw kafkaError(failure, config.brokers, `consuming "${TOPIC}"`);
+  console.error(`debug: printed ${printed} messages`);
+  return 0;
+}
+
+if (import.meta.main) await runMain(() => main(Deno.args));

@@ -1,0 +1,162 @@
+/**
+ * The consumer's files for one partition, all in one folder:
+ * `partition-N.json` (stats + offset, the checkpoint), `partition-N.lock` (held while a
+ * process consumes N) and `rejected-N.jsonl` (records that could not be counted).
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { P7Error } from "./errors.ts";
+import { removeTempFiles, writeAll, writeFileAtomic } from "./atomic_write.ts";
+import { parseStats, type PartitionStats, serializeStats } from "./stats.ts";
+
+/** Path of a partition's stats file. */
+export function statsPath(dir: string, partition: number): string {
+  return join(dir, `partition-${partition}.json`);
+}
+
+/** Path of a partition's rejected-records log. */
+export function rejectedPath(dir: string, partition: number): string {
+  return join(dir, `rejected-${partition}.jsonl`);
+}
+
+/**
+ * Takes the exclusive lock `partition-N.lock`, held until the process exits (even by
+ * `kill -9`, since it is an OS file lock). The lock is beside the stats file, not on it,
+ * because the stats file is replaced by rename on every write.
+ *
+ * @throws {Error} when another process holds it.
+ */
+export async function lockPartition(dir: string, partition: number): Promise<Deno.FsFile> {
+  const path = join(dir, `partition-${partition}.lock`);
+  const file = await Deno.open(path, { read: true, write: true, create: true });
+  if (!(await file.tryLock(true))) {
+    file.close();
+    throw new P7Error(
+      "LOCKED",
+      `partition ${partition} is already consumed by another process (it holds "${path}")`,
+    );
+  }
+  await file.truncate();
+  await file.write(new TextEncoder().encode(`${Deno.pid}\n`));
+  return file;
+}
+
+/**
+ * Reads and checks a partition's checkpoint; `undefined` when it does not exist yet. Removes
+ * temporary files a killed writer left, so call it while holding the partition's lock.
+ *
+ * @throws {Error} `Cannot read checkpoint "files/partition-2.json": offset is negative`.
+ */
+export async function readStats(
+  dir: string,
+  partition: number,
+): Promise<PartitionStats | undefined> {
+  const path = statsPath(dir, partition);
+  await removeTempFiles(path);
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return undefined;
+    throw error;
+  }
+  try {
+    return parseStats(text, partition);
+  } catch (error) {
+    throw new P7Error(
+      "CHECKPOINT",
+      `Cannot read checkpoint "${path}": ${(error as Error).message}`,
+      {
+        cause: error,
+      },
+    );
+  }
+}
+
+/** Replaces a partition's stats file atomically and durably. */
+export async function saveStats(dir: string, stats: PartitionStats): Promise<void> {
+  await writeFileAtomic(statsPath(dir, stats.partition), serializeStats(stats));
+}
+
+/** One record that could not be counted, as a line of `rejected-N.jsonl`. */
+export interface Rejected {
+  partition: number;
+  offset: number;
+  reason: string;
+  /** The record's value as base64, `null` for a null value. */
+  value: string | null;
+}
+
+/**
+ * Drops lines of `rejected-N.jsonl` at or beyond `offset`: they belong to a batch whose
+ * checkpoint was never written, and will be rejected again when it is re-read.
+ */
+export async function trimRejected(dir: string, partition: number, offset: number): Promise<void> {
+  const path = rejectedPath(dir, partition);
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return;
+    throw error;
+  }
+  const lines = text.split("\n").filter((line) => line !== "");
+  const kept = lines.filter((line) => {
+    try {
+      return (JSON.parse(line) as Rejected).offset < offset;
+    } catch {
+      return false; // a line cut short by a crash mid-append
+    }
+  });
+  if (kept.length !== lines.length || !text.endsWith("\n")) {
+    await writeFileAtomic(path, kept.map((line) => line + "\n").join(""));
+  }
+}
+
+/** Appends rejected records to `rejected-N.jsonl` and syncs it. */
+export async function appendRejected(dir: string, rejected: Rejected[]): Promise<void> {
+  if (rejected.length === 0) return;
+  const path = rejectedPath(dir, rejected[0]!.partition);
+  const file = await Deno.open(path, { append: true, create: true });
+  try {
+    const text = rejected.map((entry) => JSON.stringify(entry) + "\n").join("");
+    await writeAll(file, new TextEncoder().encode(text));
+    await file.sync();
+  } finally {
+    file.close();
+  }
+}
+
+/** One partition file found in a folder: its stats, or why they cannot be read. */
+export type StatsFile =
+  | { partition: number; path: string; stats: PartitionStats }
+  | { partition: number; path: string; error: string };
+
+/**
+ * Reads every `partition-N.json` in `dir`, by partition number; a missing folder has none.
+ * A file that cannot be parsed is returned with its error, not thrown.
+ */
+export async function readAllStats(dir: string): Promise<StatsFile[]> {
+  const files: StatsFile[] = [];
+  try {
+    for await (const entry of Deno.readDir(dir)) {
+      const match = /^partition-(\d+)\.json$/.exec(entry.name);
+      if (!entry.isFile || !match) continue;
+      const partition = Number(match[1]);
+      const path = join(dir, entry.name);
+      try {
+        files.push({
+          partition,
+          path,
+          stats: parseStats(await Deno.readTextFile(path), partition),
+        });
+      } catch (error) {
+        files.push({ partition, path, error: (error as Error).message });
+      }
+    }
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+  return files.sort((a, b) => a.partition - b.partition);
+}

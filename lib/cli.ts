@@ -1,0 +1,42 @@
+/**
+ * Process plumbing shared by the entry scripts, and called only by them: the top-level error
+ * report with its exit status, and the graceful stop on SIGINT/SIGTERM.
+ *
+ * @module
+ */
+import { P7Error } from "./errors.ts";
+
+/** Exit status for a usage error (bad flag or argument), as argparse and most Unix tools use. */
+export const EXIT_USAGE = 2;
+
+/**
+ * Runs an entry script's `main`, printing `error: <message>` (no stack trace) on stderr and
+ * exiting non-zero when it throws. `main` resolves to the exit status.
+ */
+export async function runMain(main: () => Promise<number>): Promise<never> {
+  let status: number;
+  try {
+    status = await main();
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    console.error(`error: ${message.split("\n")[0]}`);
+    if (Deno.env.get("P7_DEBUG")) console.error(error);
+    status = error instanceof P7Error && error.code === "USAGE" ? EXIT_USAGE : 1;
+  }
+  Deno.exit(status);
+}
+
+/**
+ * An AbortSignal that aborts on the first SIGINT or SIGTERM, so a script can finish the work
+ * in hand and exit 0. A second signal exits at once with status 130.
+ */
+export function onStopSignal(): AbortSignal {
+  const controller = new AbortController();
+  const handler = () => {
+    if (controller.signal.aborted) Deno.exit(130);
+    controller.abort();
+  };
+  Deno.addSignalListener("SIGINT", handler);
+  Deno.addSignalListener("SIGTERM", handler);
+  return controller.signal;
+}

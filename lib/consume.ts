@@ -1,0 +1,118 @@
+/**
+ * The stats consumer's core: a partition assigner that gives a process exactly the partitions
+ * it was told to read, and the batch step that turns records into stats, duplicates and
+ * rejects while advancing the checkpoint offset.
+ *
+ * @module
+ */
+import { AssignerProtocol, type IHeaders, type PartitionAssigner } from "kafkajs";
+import { Buffer } from "node:buffer";
+import type { Rejected } from "./checkpoint.ts";
+import { P7Error } from "./errors.ts";
+import { RUN_HEADER, TOPIC } from "./kafka.ts";
+import { validateRecord } from "./report.ts";
+import { countReport, type PartitionStats } from "./stats.ts";
+
+/**
+ * A kafkajs assigner for a group private to one process: its only member always gets
+ * `partitions` of `topic`, so no rebalance can move a partition elsewhere.
+ */
+export function fixedAssigner(topic: string, partitions: number[]): PartitionAssigner {
+  const name = "P7Fixed";
+  const version = 1;
+  return () => ({
+    name,
+    version,
+    protocol: ({ topics }) => ({
+      name,
+      metadata: AssignerProtocol.MemberMetadata.encode({
+        version,
+        topics,
+        userData: Buffer.alloc(0),
+      }),
+    }),
+    assign: ({ members }) =>
+      Promise.resolve(members.map(({ memberId }, index) => ({
+        memberId,
+        memberAssignment: AssignerProtocol.MemberAssignment.encode({
+          version,
+          // A private group has one member; any other gets nothing rather than a share.
+          assignment: index === 0 ? { [topic]: partitions } : {},
+          userData: Buffer.alloc(0),
+        }),
+      }))),
+  });
+}
+
+/** A record as kafkajs delivers it. */
+export interface KafkaRecord {
+  offset: string;
+  key: Buffer | null;
+  value: Buffer | null;
+  headers?: IHeaders;
+}
+
+/** A partition as one consumer process holds it. */
+export interface PartitionState {
+  stats: PartitionStats;
+  /** The producer run whose records this process has been reading, once one is seen. */
+  run?: string;
+}
+
+/** What one batch did. */
+export interface BatchOutcome {
+  counted: number;
+  duplicates: number;
+  rejected: Rejected[];
+}
+
+function header(headers: IHeaders | undefined, name: string): string | undefined {
+  const value = headers?.[name];
+  const first = Array.isArray(value) ? value[0] : value;
+  return first === undefined ? undefined : first.toString();
+}
+
+/**
+ * Applies a batch of one partition's records to its state, in place: each record at or after
+ * the checkpoint offset is counted, dropped as a duplicate, or rejected, and the offset moves
+ * past it. Records before the offset were handled already (a re-delivery after a seek).
+ *
+ * @throws {P7Error} `TOPIC_RECREATED` when a record comes from another producer run than the
+ * ones before it: the topic was recreated under a running consumer.
+ */
+export function applyBatch(state: PartitionState, records: KafkaRecord[]): BatchOutcome {
+  const outcome: BatchOutcome = { counted: 0, duplicates: 0, rejected: [] };
+  const stats = state.stats;
+  for (const record of records) {
+    const offset = Number(record.offset);
+    if (offset < stats.offset) continue;
+    const run = header(record.headers, RUN_HEADER);
+    if (run !== undefined) {
+      if (state.run !== undefined && run !== state.run) {
+        throw new P7Error(
+          "TOPIC_RECREATED",
+          `topic "${TOPIC}" was recreated (producer run ${run} replaced run ${state.run}) ` +
+            `at partition ${stats.partition} offset ${offset}: its checkpoint belongs to the ` +
+            `old topic, so this consumer stops instead of mixing the two`,
+        );
+      }
+      state.run = run;
+    }
+    const key = record.key === null ? null : record.key.toString("utf8");
+    const verdict = validateRecord(key, record.value);
+    if ("reason" in verdict) {
+      outcome.rejected.push({
+        partition: stats.partition,
+        offset,
+        reason: verdict.reason,
+        value: record.value === null ? null : record.value.toString("base64"),
+      });
+    } else if (countReport(stats.months, key!, verdict.report)) {
+      outcome.counted++;
+    } else {
+      outcome.duplicates++;
+    }
+    stats.offset = offset + 1;
+  }
+  return outcome;
+}

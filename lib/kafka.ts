@@ -1,0 +1,177 @@
+/**
+ * Kafka connection settings and the admin steps the scripts share: the topic's
+ * (re)creation and its partitions' offsets.
+ *
+ * @module
+ */
+import process from "node:process";
+import { type Admin, Kafka, type KafkaConfig, type LogEntry, logLevel } from "kafkajs";
+import { P7Error } from "./errors.ts";
+
+/** The topic every p7 script uses. */
+export const TOPIC = "temperatures";
+/** Partitions of the topic. */
+export const PARTITIONS = 4;
+/** Header naming the producer run (topic incarnation) that wrote a record. */
+export const RUN_HEADER = "p7-run";
+/** Broker list used when neither `--brokers` nor `KAFKA_BROKERS` is given. */
+export const DEFAULT_BROKERS = "localhost:9092";
+
+/**
+ * Parses `host:port[,host:port…]`.
+ *
+ * @throws {P7Error} `USAGE` when an entry has no valid port.
+ */
+export function parseBrokers(text: string): string[] {
+  const brokers = text.split(",").map((entry) => entry.trim()).filter((entry) => entry !== "");
+  if (brokers.length === 0) throw new P7Error("USAGE", `no broker in ${JSON.stringify(text)}`);
+  for (const broker of brokers) {
+    const match = /^(.+):(\d{1,5})$/.exec(broker);
+    if (!match || Number(match[2]) < 1 || Number(match[2]) > 65535) {
+      throw new P7Error("USAGE", `broker ${JSON.stringify(broker)} is not host:port`);
+    }
+  }
+  return brokers;
+}
+
+// kafkajs 2.2.4 schedules a timer with a negative delay on every connection (kafkajs issue
+// #1751), which Deno reports as a TimeoutNegativeWarning on stderr. The delay is clamped to
+// 1 ms either way, so the warning is only noise.
+const emitWarning = process.emitWarning;
+process.emitWarning = function (this: unknown, warning: string | Error, ...rest: unknown[]) {
+  const type = typeof warning === "string"
+    ? (typeof rest[0] === "string" ? rest[0] : (rest[0] as { type?: string } | undefined)?.type)
+    : warning.name;
+  if (type === "TimeoutNegativeWarning") return;
+  return (emitWarning as (...args: unknown[]) => void).call(process, warning, ...rest);
+} as typeof process.emitWarning;
+
+const LOG_LEVELS: Record<string, logLevel> = {
+  nothing: logLevel.NOTHING,
+  error: logLevel.ERROR,
+  warn: logLevel.WARN,
+  info: logLevel.INFO,
+  debug: logLevel.DEBUG,
+};
+
+/** kafkajs's own log lines, one per line on stderr, at the level `P7_KAFKA_LOG` names. */
+function logCreator() {
+  return ({ namespace, label, log }: LogEntry) => {
+    const { message, timestamp: _, logger: __, ...extra } = log;
+    console.error(`kafkajs ${label} [${namespace}] ${message} ${JSON.stringify(extra)}`);
+  };
+}
+
+/**
+ * A kafkajs client with p7's settings: quick connection failures, a bounded retry budget
+ * (about 25 s, so an unreachable broker is reported instead of retried forever), and
+ * kafkajs logging off unless `P7_KAFKA_LOG` is `error`, `warn`, `info` or `debug`.
+ * Requires `--allow-net` and `--allow-env`.
+ */
+export function createKafka(brokers: string[], clientId: string): Kafka {
+  const level = LOG_LEVELS[Deno.env.get("P7_KAFKA_LOG") ?? "nothing"] ?? logLevel.NOTHING;
+  const config: KafkaConfig = {
+    clientId,
+    brokers,
+    connectionTimeout: 3000,
+    requestTimeout: 30000,
+    retry: { initialRetryTime: 300, maxRetryTime: 3000, retries: 10 },
+    logLevel: level,
+    logCreator,
+  };
+  return new Kafka(config);
+}
+
+/**
+ * Turns a kafkajs failure into a one-line P7Error that names the brokers, and passes
+ * P7Errors through.
+ */
+export function kafkaError(error: unknown, brokers: string[], doing: string): P7Error {
+  if (error instanceof P7Error) return error;
+  const err = error as Error & { name?: string; type?: string; cause?: unknown };
+  let message = err.message ?? String(error);
+  if (err.name === "KafkaJSNumberOfRetriesExceeded" && err.cause instanceof Error) {
+    message = err.cause.message;
+  }
+  const unreachable = /ECONNREFUSED|Connection timeout|ENOTFOUND|EHOSTUNREACH|Connection error/i
+    .test(message) || err.name === "KafkaJSConnectionError";
+  return unreachable
+    ? new P7Error(
+      "BROKER",
+      `cannot reach Kafka at ${brokers.join(",")} while ${doing}: ${message}`,
+      {
+        cause: error,
+      },
+    )
+    : new P7Error("BROKER", `Kafka failed while ${doing}: ${message}`, { cause: error });
+}
+
+/** Resolves after `ms` milliseconds, or at once when `signal` aborts. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener("abort", done, { once: true });
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    }
+  });
+}
+
+/**
+ * Deletes `topic` if it exists, waits until the deletion has taken effect (the broker
+ * accepts the topic's creation again), creates it and waits for its partition leaders.
+ *
+ * @throws {P7Error} `BROKER` when it cannot be done within `timeoutMs`.
+ */
+export async function recreateTopic(
+  admin: Admin,
+  topic: string,
+  partitions: number,
+  timeoutMs = 60_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  if ((await admin.listTopics()).includes(topic)) {
+    await admin.deleteTopics({ topics: [topic], timeout: timeoutMs });
+  }
+  while (true) {
+    // createTopics answers false while the old topic still exists, i.e. deletion is pending.
+    const created = await admin.createTopics({
+      topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }],
+      waitForLeaders: true,
+      timeout: timeoutMs,
+    });
+    if (created) return;
+    if (Date.now() > deadline) {
+      throw new P7Error("BROKER", `topic "${topic}" was still being deleted after ${timeoutMs} ms`);
+    }
+    await sleep(100);
+  }
+}
+
+/** A partition's first and next offsets (`low` = log start, `high` = end). */
+export interface PartitionOffsets {
+  partition: number;
+  low: number;
+  high: number;
+}
+
+/**
+ * The offsets of every partition of `topic`, by partition number.
+ *
+ * @throws {P7Error} `TOPIC_MISSING` when the topic does not exist.
+ */
+export async function topicOffsets(admin: Admin, topic: string): Promise<PartitionOffsets[]> {
+  if (!(await admin.listTopics()).includes(topic)) {
+    throw new P7Error(
+      "TOPIC_MISSING",
+      `topic "${topic}" does not exist (the producer creates it)`,
+    );
+  }
+  const offsets = await admin.fetchTopicOffsets(topic);
+  return offsets
+    .map(({ partition, low, high }) => ({ partition, low: Number(low), high: Number(high) }))
+    .sort((a, b) => a.partition - b.partition);
+}

@@ -1,0 +1,44 @@
+#!/usr/bin/env -S deno run --allow-read --allow-write --allow-env
+/**
+ * Draws `DIR/month.svg`: the latest January, February and March average max temperatures
+ * from whichever `DIR/partition-N.json` files exist.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { type Help, type PlotConfig, plotConfig } from "./lib/args.ts";
+import { writeFileAtomic } from "./lib/atomic_write.ts";
+import { readAllStats } from "./lib/checkpoint.ts";
+import { runMain } from "./lib/cli.ts";
+import { P7Error } from "./lib/errors.ts";
+import { latestBars, monthSpec, PLOT_MONTHS, renderSvg } from "./lib/plot.ts";
+
+/** Runs the plotter; resolves to the exit status. */
+export async function main(args: string[]): Promise<number> {
+  const config: PlotConfig | Help = plotConfig(args, Deno.env.toObject());
+  if (config.kind === "help") {
+    console.log(config.usage);
+    return 0;
+  }
+  const files = await readAllStats(config.dir);
+  const broken = files.find((file) => "error" in file);
+  if (broken && "error" in broken) {
+    throw new P7Error("CHECKPOINT", `Cannot read "${broken.path}": ${broken.error}`);
+  }
+  const tables = files.flatMap((file) => "stats" in file ? [file.stats.months] : []);
+  const bars = latestBars(tables);
+  if (bars.length === 0) {
+    throw new P7Error(
+      "NO_DATA",
+      `no ${PLOT_MONTHS.join("/")} data in ${config.dir}/partition-*.json yet (run the consumer)`,
+    );
+  }
+  const path = join(config.dir, "month.svg");
+  await writeFileAtomic(path, await renderSvg(monthSpec(bars)));
+  console.error(
+    `plot: wrote ${path}: ` + bars.map((bar) => `${bar.label} ${bar.avg.toFixed(2)}°F`).join(", "),
+  );
+  return 0;
+}
+
+if (import.meta.main) await runMain(() => main(Deno.args));
