@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# The whole pipeline on this machine: the local broker (started unless one is reachable),
+# the producer, two consumer processes (partitions 0 2 and 1 3) and the plot redrawn every
+# 10 s. Ctrl-C stops everything cleanly. Extra arguments go to the producer.
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+files=${P7_FILES:-files}
+mkdir -p "$files"
+
+bash kafka/kafka.sh start
+
+# The producer recreates the topic, so checkpoints of an earlier run no longer apply.
+old=$(find "$files" -maxdepth 1 \( -name 'partition-*.json' -o -name 'rejected-*.jsonl' \) | wc -l)
+if [ "$old" -gt 0 ]; then
+  echo "pipeline: the producer recreates the topic; removing $old files of the previous run"
+  rm -f "$files"/partition-*.json "$files"/rejected-*.jsonl
+fi
+
+pids=()
+stop() {
+  trap - INT TERM
+  echo "pipeline: stopping"
+  kill -INT "${pids[@]}" 2>/dev/null || true
+  wait "${pids[@]}" 2>/dev/null || true
+  deno task plot 2>/dev/null || true
+  exit 0
+}
+trap stop INT TERM
+
+log=$(mktemp "${TMPDIR:-/tmp}/p7-producer.XXXXXX")
+deno run --allow-net --allow-env producer.ts "$@" 2> >(tee "$log" >&2) &
+pids+=($!)
+until grep -q 'recreated' "$log"; do
+  kill -0 "${pids[0]}" 2>/dev/null || { echo "error: the producer exited"; exit 1; }
+  sleep 0.2
+done
+for partitions in "0 2" "1 3"; do
+  # shellcheck disable=SC2086
+  deno run --allow-net --allow-env --allow-read --allow-write consumer.ts $partitions &
+  pids+=($!)
+done
+echo "pipeline: running; statistics in $files/partition-N.json, chart in $files/month.svg; Ctrl-C stops"
+while true; do
+  sleep 10 &
+  wait $! || true
+  deno run --allow-read --allow-write --allow-env plot.ts 2>/dev/null || true
+done

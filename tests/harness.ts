@@ -1,0 +1,240 @@
+/**
+ * What the black-box tests share: the test broker, running the real entry scripts as child
+ * processes, and an independent recomputation of the statistics from the topic.
+ *
+ * @module
+ */
+import type { Kafka } from "kafkajs";
+import protobuf from "protobufjs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { createKafka } from "../lib/kafka.ts";
+
+/** The repository's root folder. */
+export const ROOT: string = fileURLToPath(new URL("..", import.meta.url));
+
+/** The broker `scripts/test.sh` started for the tests. */
+export const BROKERS: string = Deno.env.get("P7_TEST_BROKERS") ?? "127.0.0.1:39092";
+
+/** A finished command. */
+export interface Output {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Options of `run` and `spawn`. */
+export interface RunOptions {
+  /** Extra environment; `KAFKA_BROKERS` is the test broker unless given here. */
+  env?: Record<string, string>;
+  /** Bytes for standard input. */
+  stdin?: Uint8Array;
+}
+
+function command(script: string, args: string[], options: RunOptions): Deno.Command {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", "--no-prompt", join(ROOT, script), ...args],
+    cwd: ROOT,
+    env: { KAFKA_BROKERS: BROKERS, NO_COLOR: "1", ...options.env },
+    stdin: options.stdin ? "piped" : "null",
+    stdout: "piped",
+    stderr: "piped",
+  });
+}
+
+const decoder = new TextDecoder();
+
+/** Runs an entry script (`producer.ts`, …) to completion with `deno run`. */
+export async function run(script: string, args: string[], options: RunOptions = {}): Promise<Output> {
+  const child = command(script, args, options).spawn();
+  if (options.stdin) {
+    const writer = child.stdin.getWriter();
+    await writer.write(options.stdin);
+    await writer.close();
+  }
+  const { code, stdout, stderr } = await child.output();
+  return { code, stdout: decoder.decode(stdout), stderr: decoder.decode(stderr) };
+}
+
+/** A running entry script whose output is collected as it comes. */
+export interface Running {
+  process: Deno.ChildProcess;
+  /** Everything written to stdout so far. */
+  stdout(): string;
+  /** Everything written to stderr so far. */
+  stderr(): string;
+  /** Sends a signal (SIGINT by default) and waits for the exit. */
+  stop(signal?: Deno.Signal): Promise<Output>;
+  /** Waits for the exit. */
+  done: Promise<Output>;
+}
+
+async function collect(stream: ReadableStream<Uint8Array>, sink: string[]): Promise<void> {
+  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) sink.push(chunk);
+}
+
+/** Starts an entry script and returns at once. */
+export function spawn(script: string, args: string[], options: RunOptions = {}): Running {
+  const process = command(script, args, { ...options, stdin: undefined }).spawn();
+  const out: string[] = [];
+  const err: string[] = [];
+  const reading = Promise.all([collect(process.stdout, out), collect(process.stderr, err)]);
+  const done = (async () => {
+    const { code } = await process.status;
+    await reading;
+    return { code, stdout: out.join(""), stderr: err.join("") };
+  })();
+  return {
+    process,
+    stdout: () => out.join(""),
+    stderr: () => err.join(""),
+    stop: (signal: Deno.Signal = "SIGINT") => {
+      try {
+        process.kill(signal);
+      } catch {
+        // already exited
+      }
+      return done;
+    },
+    done,
+  };
+}
+
+/** Waits until `check` returns a value other than undefined/false, or fails after `ms`. */
+export async function waitFor<T>(
+  what: string,
+  check: () => T | undefined | false | Promise<T | undefined | false>,
+  ms = 60_000,
+): Promise<T> {
+  const deadline = Date.now() + ms;
+  while (true) {
+    const value = await check();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** A fresh, empty output folder for a test. */
+export function tempDir(): Promise<string> {
+  return Deno.makeTempDir({ prefix: "p7-test-" });
+}
+
+/** A kafkajs client for the test broker, with p7's connection settings. */
+export function testKafka(clientId = "p7-test"): Kafka {
+  return createKafka(BROKERS.split(","), clientId);
+}
+
+/** The end offset (next offset) of every partition of `topic`, by partition. */
+export async function endOffsets(topic = "temperatures"): Promise<number[]> {
+  const admin = testKafka().admin();
+  await admin.connect();
+  try {
+    const offsets = await admin.fetchTopicOffsets(topic);
+    return offsets.sort((a, b) => a.partition - b.partition).map((o) => Number(o.high));
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Reads a partition file as plain JSON. */
+export async function readJson(dir: string, partition: number): Promise<Record<string, unknown>> {
+  return JSON.parse(await Deno.readTextFile(join(dir, `partition-${partition}.json`)));
+}
+
+/** Waits until each listed partition's file has reached the topic's end offset. */
+export async function waitCaughtUp(dir: string, partitions: number[], ms = 60_000): Promise<void> {
+  const ends = await endOffsets();
+  await waitFor(`partitions ${partitions} to reach ${ends}`, async () => {
+    for (const p of partitions) {
+      try {
+        if ((await readJson(dir, p)).offset !== ends[p]) return false;
+      } catch {
+        return false;
+      }
+    }
+    return true;
+  }, ms);
+}
+
+const MONTH_NAMES = [
+  "January",
+  "February",
+  "March",
+  "April",
+  "May",
+  "June",
+  "July",
+  "August",
+  "September",
+  "October",
+  "November",
+  "December",
+];
+
+/**
+ * The partition files the consumer should have written, recomputed from scratch: every
+ * record of the topic read from offset 0 with a separate client, decoded with the schema in
+ * `proto/report.proto` itself, invalid records and duplicates dropped by their own rules.
+ */
+export async function recompute(topic = "temperatures"): Promise<Record<string, unknown>[]> {
+  const proto = await Deno.readTextFile(join(ROOT, "proto/report.proto"));
+  const Report = protobuf.parse(proto).root.lookupType("Report");
+  const ends = await endOffsets(topic);
+  const files = ends.map((end, partition) => ({ partition, offset: end } as Record<string, unknown>));
+  const remaining = new Set(ends.flatMap((end, p) => end > 0 ? [p] : []));
+  if (remaining.size === 0) return files;
+  const consumer = testKafka().consumer({ groupId: `p7-recompute-${crypto.randomUUID()}` });
+  await consumer.connect();
+  await consumer.subscribe({ topics: [topic], fromBeginning: true });
+  const done = Promise.withResolvers<void>();
+  await consumer.run({
+    eachMessage: ({ partition, message }) => {
+      const offset = Number(message.offset);
+      if (offset >= ends[partition]!) return Promise.resolve();
+      let report: { date: string; degrees: number } | undefined;
+      try {
+        report = Report.toObject(Report.decode(message.value ?? new Uint8Array()), {
+          defaults: true,
+        }) as { date: string; degrees: number };
+      } catch {
+        report = undefined;
+      }
+      const key = message.key?.toString() ?? "";
+      const date = report?.date ?? "";
+      const day = new Date(date + "T00:00:00Z");
+      const valid = report !== undefined && /^\d{4}-\d\d-\d\d$/.test(date) &&
+        !isNaN(day.getTime()) && day.toISOString().slice(0, 10) === date &&
+        Number.isFinite(report.degrees) && MONTH_NAMES[day.getUTCMonth()] === key;
+      if (valid) {
+        const file = files[partition]!;
+        const months = (file[key] ??= {}) as Record<string, Record<string, unknown>>;
+        const year = date.slice(0, 4);
+        const stats = months[year] as
+          | { count: number; sum: number; avg: number; start: string; end: string }
+          | undefined;
+        if (stats === undefined) {
+          months[year] = { count: 1, sum: report!.degrees, avg: report!.degrees, start: date, end: date };
+        } else if (date > stats.end) {
+          stats.count += 1;
+          stats.sum += report!.degrees;
+          stats.avg = stats.sum / stats.count;
+          stats.end = date;
+        }
+      }
+      if (offset === ends[partition]! - 1) {
+        remaining.delete(partition);
+        if (remaining.size === 0) done.resolve();
+      }
+      return Promise.resolve();
+    },
+  });
+  await done.promise;
+  await consumer.disconnect();
+  return files;
+}
+
+/** Every partition file in `dir` as plain JSON, by partition, for `assertEquals`. */
+export async function readAll(dir: string, partitions = [0, 1, 2, 3]): Promise<Record<string, unknown>[]> {
+  return await Promise.all(partitions.map((p) => readJson(dir, p)));
+}
