@@ -45,7 +45,11 @@ function command(script: string, args: string[], options: RunOptions): Deno.Comm
 const decoder = new TextDecoder();
 
 /** Runs an entry script (`producer.ts`, …) to completion with `deno run`. */
-export async function run(script: string, args: string[], options: RunOptions = {}): Promise<Output> {
+export async function run(
+  script: string,
+  args: string[],
+  options: RunOptions = {},
+): Promise<Output> {
   const child = command(script, args, options).spawn();
   if (options.stdin) {
     const writer = child.stdin.getWriter();
@@ -181,7 +185,10 @@ export async function recompute(topic = "temperatures"): Promise<Record<string, 
   const proto = await Deno.readTextFile(join(ROOT, "proto/report.proto"));
   const Report = protobuf.parse(proto).root.lookupType("Report");
   const ends = await endOffsets(topic);
-  const files = ends.map((end, partition) => ({ partition, offset: end } as Record<string, unknown>));
+  const files = ends.map((
+    end,
+    partition,
+  ) => ({ partition, offset: end } as Record<string, unknown>));
   const remaining = new Set(ends.flatMap((end, p) => end > 0 ? [p] : []));
   if (remaining.size === 0) return files;
   const consumer = testKafka().consumer({ groupId: `p7-recompute-${crypto.randomUUID()}` });
@@ -214,7 +221,13 @@ export async function recompute(topic = "temperatures"): Promise<Record<string, 
           | { count: number; sum: number; avg: number; start: string; end: string }
           | undefined;
         if (stats === undefined) {
-          months[year] = { count: 1, sum: report!.degrees, avg: report!.degrees, start: date, end: date };
+          months[year] = {
+            count: 1,
+            sum: report!.degrees,
+            avg: report!.degrees,
+            start: date,
+            end: date,
+          };
         } else if (date > stats.end) {
           stats.count += 1;
           stats.sum += report!.degrees;
@@ -235,6 +248,9 @@ export async function recompute(topic = "temperatures"): Promise<Record<string, 
 }
 
 /** Every partition file in `dir` as plain JSON, by partition, for `assertEquals`. */
-export async function readAll(dir: string, partitions = [0, 1, 2, 3]): Promise<Record<string, unknown>[]> {
+export async function readAll(
+  dir: string,
+  partitions = [0, 1, 2, 3],
+): Promise<Record<string, unknown>[]> {
   return await Promise.all(partitions.map((p) => readJson(dir, p)));
 }

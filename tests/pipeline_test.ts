@@ -8,7 +8,14 @@ import { endOffsets, readAll, recompute, run, spawn, tempDir, waitCaughtUp } fro
 const DAYS = 3000;
 
 async function produce(days = DAYS, seed = 7): Promise<void> {
-  const result = await run("producer.ts", ["--count", String(days), "--delay", "0", "--seed", String(seed)]);
+  const result = await run("producer.ts", [
+    "--count",
+    String(days),
+    "--delay",
+    "0",
+    "--seed",
+    String(seed),
+  ]);
   assert.equal(result.code, 0, result.stderr);
   assert.match(result.stderr, new RegExp(`sent ${days} days`));
 }

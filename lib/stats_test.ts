@@ -1,0 +1,120 @@
+import assert from "node:assert/strict";
+import {
+  countReport,
+  emptyStats,
+  type MonthTable,
+  parseStats,
+  serializeStats,
+  update,
+} from "./stats.ts";
+
+Deno.test("update counts, sums and averages, and drops dates not after the end", () => {
+  const first = update(undefined, { date: "2000-01-01", degrees: 30 });
+  assert.deepEqual(first, { count: 1, sum: 30, avg: 30, start: "2000-01-01", end: "2000-01-01" });
+  const second = update(first, { date: "2000-01-03", degrees: 40 });
+  assert.deepEqual(second, { count: 2, sum: 70, avg: 35, start: "2000-01-01", end: "2000-01-03" });
+  assert.equal(update(second, { date: "2000-01-03", degrees: 1_000_000 }), undefined);
+  assert.equal(update(second, { date: "2000-01-02", degrees: 1 }), undefined);
+  assert.deepEqual(first, { count: 1, sum: 30, avg: 30, start: "2000-01-01", end: "2000-01-01" });
+});
+
+Deno.test("countReport files a report under its month and year", () => {
+  const months: MonthTable = {};
+  assert.equal(countReport(months, "January", { date: "1990-01-01", degrees: 10 }), true);
+  assert.equal(countReport(months, "January", { date: "1991-01-01", degrees: 20 }), true);
+  assert.equal(countReport(months, "January", { date: "1990-01-01", degrees: 1e6 }), false);
+  assert.deepEqual(Object.keys(months.January!), ["1990", "1991"]);
+  assert.equal(months.January!["1991"]!.sum, 20);
+});
+
+function sample(): string {
+  const stats = emptyStats(2);
+  stats.offset = 5;
+  countReport(stats.months, "December", { date: "2000-12-26", degrees: 31.5235 });
+  countReport(stats.months, "January", { date: "2001-01-01", degrees: 20.25 });
+  countReport(stats.months, "January", { date: "2001-01-02", degrees: 21 });
+  return serializeStats(stats);
+}
+
+Deno.test("serializeStats writes partition, offset, then months in calendar order", () => {
+  const text = sample();
+  assert.deepEqual(Object.keys(JSON.parse(text)), ["partition", "offset", "January", "December"]);
+  assert.deepEqual(JSON.parse(text).January["2001"], {
+    count: 2,
+    sum: 41.25,
+    avg: 20.625,
+    start: "2001-01-01",
+    end: "2001-01-02",
+  });
+  const parsed = parseStats(text, 2);
+  assert.equal(serializeStats(parsed), text);
+});
+
+Deno.test("parseStats accepts a new checkpoint", () => {
+  assert.deepEqual(parseStats('{"partition": 0, "offset": 0}', 0), {
+    partition: 0,
+    offset: 0,
+    months: {},
+  });
+});
+
+Deno.test("parseStats refuses every kind of broken checkpoint with a clear reason", () => {
+  const good = JSON.parse(sample());
+  const broken = (change: (data: Record<string, any>) => void) => {
+    const data = structuredClone(good);
+    change(data);
+    return JSON.stringify(data);
+  };
+  const cases: [string, string][] = [
+    ["", "file is empty"],
+    ["  \n", "file is empty"],
+    [sample().slice(0, 60), "not valid JSON"],
+    ["[1, 2]", "not a JSON object"],
+    ["null", "not a JSON object"],
+    [broken((d) => d.partition = 3), "partition is 3, expected 2"],
+    [broken((d) => d.offset = -1), "offset is negative"],
+    [broken((d) => d.offset = "5"), 'offset "5" is not an integer'],
+    [broken((d) => d.offset = 1.5), "offset 1.5 is not an integer"],
+    [broken((d) => delete d.offset), "offset undefined is not an integer"],
+    [broken((d) => d.offset = 2), "it counts 3 reports but its offset is only 2"],
+    [broken((d) => d.Smarch = {}), 'unknown key "Smarch"'],
+    [broken((d) => d.January = [1]), "January is not an object"],
+    [broken((d) => d.January["01"] = d.January["2001"]), 'January: "01" is not a year'],
+    [broken((d) => d.January["2001"].count = 0), "January 2001: count 0 is not a positive integer"],
+    [broken((d) => d.January["2001"].count = "2"), 'count "2" is not a positive integer'],
+    [broken((d) => d.January["2001"].sum = null), "January 2001: sum null is not a finite number"],
+    [broken((d) => d.January["2001"].avg = 99), "January 2001: avg 99 is not sum/count (20.625)"],
+    [
+      broken((d) => d.January["2001"].start = "2001-02-01"),
+      'start "2001-02-01" is not a date in January 2001',
+    ],
+    [
+      broken((d) => d.January["2001"].end = "2001-01-32"),
+      'end "2001-01-32" is not a date in January 2001',
+    ],
+    [broken((d) => d.January["2001"].end = "2000-01-02"), "is not a date in January 2001"],
+    [
+      broken((d) => {
+        d.January["2001"].start = "2001-01-05";
+        d.January["2001"].end = "2001-01-04";
+      }),
+      "January 2001: start 2001-01-05 is after end 2001-01-04",
+    ],
+    [
+      broken((d) => {
+        d.December["2000"].count = 2;
+        d.December["2000"].sum = 63.047;
+      }),
+      "December 2000: count 2 is more than the 1 days from start to end",
+    ],
+  ];
+  for (const [text, reason] of cases) {
+    assert.throws(() => parseStats(text, 2), (error: Error) => {
+      assert.ok(
+        error.message.includes(reason),
+        `${JSON.stringify(error.message)} lacks ${JSON.stringify(reason)}`,
+      );
+      return true;
+    }, text);
+  }
+});
