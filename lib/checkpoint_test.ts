@@ -1,0 +1,68 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import {
+  appendRejected,
+  lockPartition,
+  readAllStats,
+  readStats,
+  rejectedPath,
+  saveStats,
+  trimRejected,
+} from "./checkpoint.ts";
+import { P7Error } from "./errors.ts";
+import { emptyStats } from "./stats.ts";
+
+Deno.test("readStats: missing is undefined, saved is read back, broken names the file", async () => {
+  const dir = await Deno.makeTempDir();
+  assert.equal(await readStats(dir, 1), undefined);
+  const stats = emptyStats(1);
+  stats.offset = 7;
+  await saveStats(dir, stats);
+  assert.deepEqual(await readStats(dir, 1), stats);
+  await Deno.writeTextFile(join(dir, "partition-1.json"), '{"partition": 1, "offset": -3}');
+  await assert.rejects(readStats(dir, 1), (error: P7Error) => {
+    assert.equal(error.code, "CHECKPOINT");
+    assert.equal(
+      error.message,
+      `Cannot read checkpoint "${join(dir, "partition-1.json")}": offset is negative`,
+    );
+    return true;
+  });
+});
+
+Deno.test("a partition's lock is exclusive across processes", async () => {
+  const dir = await Deno.makeTempDir();
+  const lock = await lockPartition(dir, 2);
+  const script = `import { lockPartition } from "${new URL("./checkpoint.ts", import.meta.url)}";
+    try { await lockPartition(${JSON.stringify(dir)}, 2); console.log("got it"); }
+    catch (e) { console.log(e.message); }`;
+  const other = async () =>
+    new TextDecoder().decode(
+      (await new Deno.Command(Deno.execPath(), { args: ["eval", script], stderr: "null" }).output())
+        .stdout,
+    ).trim();
+  assert.match(await other(), /^partition 2 is already consumed by another process/);
+  lock.close();
+  assert.equal(await other(), "got it");
+});
+
+Deno.test("trimRejected drops lines of batches whose checkpoint was never written", async () => {
+  const dir = await Deno.makeTempDir();
+  const entry = (offset: number) => ({ partition: 0, offset, reason: "empty value", value: "" });
+  await appendRejected(dir, [entry(3), entry(9), entry(12)]);
+  await Deno.writeTextFile(rejectedPath(dir, 0), '{"partition": 0, "off', { append: true });
+  await trimRejected(dir, 0, 10);
+  const lines = (await Deno.readTextFile(rejectedPath(dir, 0))).trim().split("\n");
+  assert.deepEqual(lines.map((line) => JSON.parse(line).offset), [3, 9]);
+  await trimRejected(dir, 1, 10); // no file: nothing to do
+});
+
+Deno.test("readAllStats lists partition files and reports unreadable ones", async () => {
+  const dir = await Deno.makeTempDir();
+  assert.deepEqual(await readAllStats(join(dir, "missing")), []);
+  await saveStats(dir, emptyStats(3));
+  await Deno.writeTextFile(join(dir, "partition-0.json"), "{");
+  await Deno.writeTextFile(join(dir, "partition-x.json"), "{}");
+  const files = await readAllStats(dir);
+  assert.deepEqual(files.map((f) => [f.partition, "error" in f]), [[0, true], [3, false]]);
+});

@@ -1,0 +1,77 @@
+import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
+import { applyBatch, type KafkaRecord, type PartitionState } from "./consume.ts";
+import { P7Error } from "./errors.ts";
+import { RUN_HEADER } from "./kafka.ts";
+import { encodeReport } from "./report.ts";
+import { emptyStats } from "./stats.ts";
+
+function record(
+  offset: number,
+  key: string | null,
+  date: string,
+  degrees: number,
+  run = "r1",
+): KafkaRecord {
+  return {
+    offset: String(offset),
+    key: key === null ? null : Buffer.from(key),
+    value: Buffer.from(encodeReport({ date, degrees })),
+    headers: { [RUN_HEADER]: Buffer.from(run) },
+  };
+}
+
+Deno.test("applyBatch counts, drops duplicates, rejects, and advances the offset", () => {
+  const state: PartitionState = { stats: emptyStats(2) };
+  const outcome = applyBatch(state, [
+    record(0, "January", "2000-01-01", 30),
+    record(1, "January", "2000-01-02", 40),
+    record(2, "January", "2000-01-02", 1_000_000),
+    record(3, "March", "2000-01-03", 50),
+    { offset: "4", key: Buffer.from("January"), value: null },
+    record(5, "December", "2000-12-31", 20),
+  ]);
+  assert.equal(outcome.counted, 3);
+  assert.equal(outcome.duplicates, 1);
+  assert.deepEqual(outcome.rejected.map((r) => [r.offset, r.reason]), [
+    [3, 'key "March" does not match the month of 2000-01-03 (January)'],
+    [4, "null value"],
+  ]);
+  assert.equal(
+    outcome.rejected[0]!.value,
+    Buffer.from(encodeReport({ date: "2000-01-03", degrees: 50 })).toString("base64"),
+  );
+  assert.equal(state.stats.offset, 6);
+  assert.deepEqual(state.stats.months.January!["2000"], {
+    count: 2,
+    sum: 70,
+    avg: 35,
+    start: "2000-01-01",
+    end: "2000-01-02",
+  });
+});
+
+Deno.test("records below the checkpoint offset are not counted again", () => {
+  const state: PartitionState = { stats: emptyStats(0) };
+  applyBatch(state, [record(0, "March", "2000-03-01", 1), record(1, "March", "2000-03-02", 2)]);
+  const again = applyBatch(state, [
+    record(0, "March", "2000-03-01", 1),
+    record(1, "March", "2000-03-02", 2),
+    record(2, "March", "2000-03-03", 3),
+  ]);
+  assert.deepEqual([again.counted, again.duplicates, state.stats.offset], [1, 0, 3]);
+  assert.equal(state.stats.months.March!["2000"]!.sum, 6);
+});
+
+Deno.test("a record from another producer run stops the batch with TOPIC_RECREATED", () => {
+  const state: PartitionState = { stats: emptyStats(0) };
+  applyBatch(state, [record(0, "March", "2000-03-01", 1, "old")]);
+  assert.throws(
+    () => applyBatch(state, [record(1, "March", "1990-03-01", 1, "new")]),
+    (error: P7Error) => error.code === "TOPIC_RECREATED" && /was recreated/.test(error.message),
+  );
+  assert.equal(state.stats.offset, 1);
+  // Records without the header (written by other clients) are counted as usual.
+  const plain = { ...record(1, "March", "2000-03-02", 2), headers: {} };
+  assert.equal(applyBatch(state, [plain]).counted, 1);
+});
