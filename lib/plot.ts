@@ -64,11 +64,6 @@ export function monthSpec(bars: Bar[]): vegaLite.TopLevelSpec {
     encoding: {
       x: { field: "label", type: "nominal", sort: null, title: null, axis: { labelAngle: 0 } },
       y: { field: "avg", type: "quantitative", title: "Avg. Max Temperature" },
-      tooltip: [
-        { field: "label", title: "month" },
-        { field: "avg", title: "Avg. Max Temperature (°F)" },
-        { field: "count", title: "days" },
-      ],
     },
   };
 }
