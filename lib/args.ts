@@ -96,8 +96,14 @@ function parse(
     return { values: values as Values, positionals };
   } catch (error) {
     // node:util's messages carry a hint about "--"; the first sentence is the useful part.
-    const message = (error as Error).message.split(/\. |\n/)[0]!;
-    throw new P7Error("USAGE", message.replace(/\.$/, ""));
+    const message = (error as Error).message.split(/\. |\n/)[0]!.replace(/\.$/, "");
+    const ambiguous = /^Option '(--[^']+)' argument is ambiguous/.exec(message);
+    throw new P7Error(
+      "USAGE",
+      ambiguous
+        ? `${ambiguous[1]} needs a value; write ${ambiguous[1]}=VALUE for one starting with "-"`
+        : message,
+    );
   }
 }
 
