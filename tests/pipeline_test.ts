@@ -3,7 +3,18 @@
  * file equals an independent recomputation from the topic, whatever the process layout.
  */
 import assert from "node:assert/strict";
-import { endOffsets, readAll, recompute, run, spawn, tempDir, waitCaughtUp } from "./harness.ts";
+import { partitionFor } from "../lib/partitioner.ts";
+import { monthOf } from "../lib/report.ts";
+import {
+  endOffsets,
+  readAll,
+  recompute,
+  run,
+  spawn,
+  tempDir,
+  waitCaughtUp,
+  waitFor,
+} from "./harness.ts";
 
 const DAYS = 3000;
 
@@ -45,4 +56,81 @@ Deno.test("two consumer processes (0 2 and 1 3) give the same files", async () =
   assert.equal((await a.stop()).code, 0);
   assert.equal((await b.stop()).code, 0);
   assert.deepEqual(await readAll(dir), await recompute());
+});
+
+Deno.test("a consumer stopped halfway and restarted counts everything exactly once", async () => {
+  const producer = spawn("producer.ts", [
+    "--count",
+    String(DAYS),
+    "--delay",
+    "0.001",
+    "--seed",
+    "8",
+  ]);
+  const dir = await tempDir();
+  await waitFor("the producer to recreate the topic", () => /recreated/.test(producer.stderr()));
+  const first = spawn("consumer.ts", ["0", "1", "2", "3", "--dir", dir]);
+  await waitFor("some progress", async () => {
+    try {
+      return (await readAll(dir)).some((file) => (file.offset as number) > 100);
+    } catch {
+      return false;
+    }
+  });
+  const stopped = await first.stop("SIGINT");
+  assert.equal(stopped.code, 0, stopped.stderr);
+  const halfway = (await readAll(dir)).map((file) => file.offset as number);
+  assert.equal((await producer.done).code, 0);
+  const ends = await endOffsets();
+  assert.ok(halfway.some((offset, p) => offset < ends[p]!), `stopped before the end: ${halfway}`);
+  const second = spawn("consumer.ts", ["0", "1", "2", "3", "--dir", dir]);
+  await waitCaughtUp(dir, [0, 1, 2, 3]);
+  assert.equal((await second.stop("SIGTERM")).code, 0);
+  assert.deepEqual(await readAll(dir), await recompute());
+});
+
+Deno.test("plot draws the latest January, February and March from the consumer's files", async () => {
+  await produce(800, 9); // 1990-01-01 .. 1992-03-10
+  const dir = await tempDir();
+  const consumer = spawn("consumer.ts", ["0", "1", "2", "3", "--dir", dir]);
+  await waitCaughtUp(dir, [0, 1, 2, 3]);
+  assert.equal((await consumer.stop()).code, 0);
+  const result = await run("plot.ts", ["--dir", dir]);
+  assert.equal(result.code, 0, result.stderr);
+  const svg = await Deno.readTextFile(`${dir}/month.svg`);
+  const files = await readAll(dir);
+  const march = files[0]!.March as Record<string, { avg: number }>;
+  for (const label of ["January-1992", "February-1992", "March-1992", "Avg. Max Temperature"]) {
+    assert.ok(svg.includes(label), label);
+  }
+  assert.match(result.stderr, new RegExp(`March-1992 ${march["1992"]!.avg.toFixed(2)}°F`));
+});
+
+Deno.test("debug prints one Python-dict line per new message, nothing else on stdout", async () => {
+  const producer = spawn("producer.ts", ["--count", "400", "--delay", "0.01", "--seed", "10"]);
+  await waitFor("the producer to recreate the topic", () => /recreated/.test(producer.stderr()));
+  const debug = spawn("debug.ts", []);
+  assert.equal((await producer.done).code, 0);
+  const total = (await endOffsets()).reduce((a, b) => a + b);
+  await waitFor(
+    "debug to print the last messages",
+    () => /'date': '1991-02-04'/.test(debug.stdout()),
+    30_000,
+  );
+  const result = await debug.stop("SIGINT");
+  assert.equal(result.code, 0, result.stderr);
+  const lines = result.stdout.trimEnd().split("\n");
+  assert.ok(lines.length > 100 && lines.length <= total, `${lines.length} of ${total}`);
+  const format =
+    /^\{'partition': ([0-3]), 'key': '([A-Z][a-z]+)', 'date': '(\d{4}-\d\d-\d\d)', 'degrees': (-?\d+\.\d+)\}$/;
+  for (const line of lines) {
+    const match = format.exec(line);
+    assert.ok(match, line);
+    assert.equal(Number(match[1]), partitionFor(match[2]!, 4), line);
+    assert.equal(monthOf(match[3]!), match[2], line);
+  }
+  assert.ok(
+    lines.some((line) => line.endsWith("'degrees': 1000000.0}")),
+    "duplicates show as 1000000.0",
+  );
 });
