@@ -102,12 +102,12 @@ async function consume(
   stop: AbortSignal,
 ): Promise<void> {
   let failure: unknown;
-  const failed = new Promise<void>((resolve) => {
-    consumer.on(consumer.events.CRASH, ({ payload }) => {
-      failure = payload.error;
-      resolve();
-    });
-  });
+  const failed = Promise.withResolvers<void>();
+  const fail = (error: unknown) => {
+    failure ??= error;
+    failed.resolve();
+  };
+  consumer.on(consumer.events.CRASH, ({ payload }) => fail(payload.error));
   // Re-seek from the checkpoints on every join: no offset is ever committed to Kafka.
   consumer.on(consumer.events.GROUP_JOIN, () => {
     for (const [partition, { stats }] of states) {
@@ -117,21 +117,22 @@ async function consume(
   let lastProgress = performance.now();
   const eachBatch = async ({ batch }: EachBatchPayload) => {
     const state = states.get(batch.partition);
-    if (state === undefined || batch.messages.length === 0) return;
+    // After a stop or a failure no new batch starts; its records stay for the next run.
+    if (state === undefined || stop.aborted || failure !== undefined) return;
     const before = state.stats.offset;
-    let outcome;
     try {
-      outcome = applyBatch(state, batch.messages);
+      const outcome = applyBatch(state, batch.messages);
+      if (state.stats.offset === before) return;
+      await appendRejected(config.dir, outcome.rejected);
+      await saveStats(config.dir, state.stats);
+      totals.counted += outcome.counted;
+      totals.duplicates += outcome.duplicates;
+      totals.rejected += outcome.rejected.length;
     } catch (error) {
-      failure = error;
-      throw error;
+      // Not thrown to kafkajs, which would retry the batch: this consumer must stop.
+      fail(error);
+      return;
     }
-    if (state.stats.offset === before) return;
-    await appendRejected(config.dir, outcome.rejected);
-    await saveStats(config.dir, state.stats);
-    totals.counted += outcome.counted;
-    totals.duplicates += outcome.duplicates;
-    totals.rejected += outcome.rejected.length;
     const now = performance.now();
     if (now - lastProgress >= PROGRESS_MS) {
       lastProgress = now;
@@ -143,7 +144,7 @@ async function consume(
   };
   await consumer.run({ autoCommit: false, eachBatch });
   const stopped = new Promise<void>((resolve) => stop.addEventListener("abort", () => resolve()));
-  await Promise.race([stopped, failed]);
+  await Promise.race([stopped, failed.promise]);
   // disconnect() lets the batch in hand finish, including its checkpoint write.
   await consumer.disconnect();
   if (failure !== undefined) throw failure;

@@ -85,7 +85,7 @@ export function applyBatch(state: PartitionState, records: KafkaRecord[]): Batch
   const stats = state.stats;
   for (const record of records) {
     const offset = Number(record.offset);
-    if (offset < stats.offset) continue;
+    // Checked before the offset: after a recreated topic's offsets reset, old offsets come again.
     const run = header(record.headers, RUN_HEADER);
     if (run !== undefined) {
       if (state.run !== undefined && run !== state.run) {
@@ -98,6 +98,7 @@ export function applyBatch(state: PartitionState, records: KafkaRecord[]): Batch
       }
       state.run = run;
     }
+    if (offset < stats.offset) continue;
     const key = record.key === null ? null : record.key.toString("utf8");
     const verdict = validateRecord(key, record.value);
     if ("reason" in verdict) {

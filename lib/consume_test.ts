@@ -71,6 +71,11 @@ Deno.test("a record from another producer run stops the batch with TOPIC_RECREAT
     (error: P7Error) => error.code === "TOPIC_RECREATED" && /was recreated/.test(error.message),
   );
   assert.equal(state.stats.offset, 1);
+  assert.throws(
+    () => applyBatch(state, [record(0, "March", "1990-03-01", 1, "new")]),
+    /was recreated/,
+    "offsets of a recreated topic restart below the checkpoint",
+  );
   // Records without the header (written by other clients) are counted as usual.
   const plain = { ...record(1, "March", "2000-03-02", 2), headers: {} };
   assert.equal(applyBatch(state, [plain]).counted, 1);
