@@ -50,6 +50,26 @@ export interface PlotConfig {
   dir: string;
 }
 
+/** Dashboard server settings. */
+export interface DashboardConfig {
+  kind: "dashboard";
+  brokers: string[];
+  dir: string;
+  /** Address to listen on. */
+  host: string;
+  /** TCP port; 0 lets the system pick one. */
+  port: number;
+}
+
+/** Health check settings. */
+export interface StatusConfig {
+  kind: "status";
+  brokers: string[];
+  dir: string;
+  /** The largest lag of a healthy partition. */
+  maxLag: number;
+}
+
 const BROKERS_HELP =
   `  --brokers HOST:PORT[,…]  Kafka brokers (default: $KAFKA_BROKERS, else ${DEFAULT_BROKERS})`;
 const DIR_HELP = "  --dir DIR                output folder (default: $P7_FILES, else files)";
@@ -77,6 +97,22 @@ ${BROKERS_HELP}
 export const PLOT_USAGE = `Usage: plot [options]
 Draws the latest January, February and March averages into DIR/month.svg.
 ${DIR_HELP}
+  --help                   this text`;
+
+export const DASHBOARD_USAGE = `Usage: dashboard [options]
+Serves a live web page of DIR/partition-N.json and the consumer's lag.
+  --host ADDRESS           address to listen on (default 127.0.0.1)
+  --port PORT              port to listen on (default 8000; 0 = any free port)
+${DIR_HELP}
+${BROKERS_HELP}
+  --help                   this text`;
+
+export const STATUS_USAGE = `Usage: status [options]
+Prints each partition's end offset, checkpoint offset and lag; exits 1 when a partition
+file is missing or unreadable, or a lag is above --max-lag.
+  --max-lag N              largest healthy lag (default 1000)
+${DIR_HELP}
+${BROKERS_HELP}
   --help                   this text`;
 
 type Values = Record<string, string | boolean | undefined>;
@@ -220,4 +256,44 @@ export function plotConfig(args: string[], env: Env): PlotConfig | Help {
   const { values } = parse(args, { dir: { type: "string" } }, false);
   if (values.help) return { kind: "help", usage: PLOT_USAGE };
   return { kind: "plot", dir: dir(values, env) };
+}
+
+/** The dashboard's config. */
+export function dashboardConfig(args: string[], env: Env): DashboardConfig | Help {
+  const { values } = parse(args, {
+    host: { type: "string" },
+    port: { type: "string" },
+    dir: { type: "string" },
+    brokers: { type: "string" },
+  }, false);
+  if (values.help) return { kind: "help", usage: DASHBOARD_USAGE };
+  const host = (values.host as string | undefined) ?? "127.0.0.1";
+  if (host.trim() === "") throw new P7Error("USAGE", "--host is empty");
+  const port = values.port as string | undefined;
+  return {
+    kind: "dashboard",
+    brokers: brokers(values, env),
+    dir: dir(values, env),
+    host,
+    port: port === undefined ? 8000 : parseInteger("--port", port, 0, 65535),
+  };
+}
+
+/** The health check's config. */
+export function statusConfig(args: string[], env: Env): StatusConfig | Help {
+  const { values } = parse(args, {
+    "max-lag": { type: "string" },
+    dir: { type: "string" },
+    brokers: { type: "string" },
+  }, false);
+  if (values.help) return { kind: "help", usage: STATUS_USAGE };
+  const maxLag = values["max-lag"] as string | undefined;
+  return {
+    kind: "status",
+    brokers: brokers(values, env),
+    dir: dir(values, env),
+    maxLag: maxLag === undefined
+      ? 1000
+      : parseInteger("--max-lag", maxLag, 0, Number.MAX_SAFE_INTEGER),
+  };
 }

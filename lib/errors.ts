@@ -14,7 +14,8 @@ export type ErrorCode =
   | "CHECKPOINT"
   | "LOCKED"
   | "NO_DATA"
-  | "INPUT";
+  | "INPUT"
+  | "LISTEN";
 
 /** An expected failure: its message is for the user, its code for scripts and tests. */
 export class P7Error extends Error {

@@ -62,20 +62,33 @@ function logCreator() {
   };
 }
 
+/** Options of `createKafka`. */
+export interface CreateKafkaOptions {
+  /**
+   * Retries of a failed request; a health check or a web page wants an answer sooner.
+   * @default 10
+   */
+  retries?: number;
+}
+
 /**
  * A kafkajs client with p7's settings: quick connection failures, a bounded retry budget
- * (about 25 s, so an unreachable broker is reported instead of retried forever), and
- * kafkajs logging off unless `P7_KAFKA_LOG` is `error`, `warn`, `info` or `debug`.
+ * (about 25 s by default, so an unreachable broker is reported instead of retried forever),
+ * and kafkajs logging off unless `P7_KAFKA_LOG` is `error`, `warn`, `info` or `debug`.
  * Requires `--allow-net` and `--allow-env`.
  */
-export function createKafka(brokers: string[], clientId: string): Kafka {
+export function createKafka(
+  brokers: string[],
+  clientId: string,
+  options: CreateKafkaOptions = {},
+): Kafka {
   const level = LOG_LEVELS[Deno.env.get("P7_KAFKA_LOG") ?? "nothing"] ?? logLevel.NOTHING;
   const config: KafkaConfig = {
     clientId,
     brokers,
     connectionTimeout: 3000,
     requestTimeout: 30000,
-    retry: { initialRetryTime: 300, maxRetryTime: 3000, retries: 10 },
+    retry: { initialRetryTime: 300, maxRetryTime: 3000, retries: options.retries ?? 10 },
     logLevel: level,
     logCreator,
   };

@@ -1,0 +1,346 @@
+#!/usr/bin/env -S deno run --allow-net --allow-env --allow-read
+/**
+ * Serves a live web page of `DIR/partition-N.json` and the consumer's lag: the page, the
+ * vega bundles it draws with, a small JSON API, and server-sent events whenever a partition
+ * file changes, so the page redraws without polling.
+ *
+ * @module
+ */
+import { type DashboardConfig, dashboardConfig, type Help } from "./lib/args.ts";
+import { readAllStats } from "./lib/checkpoint.ts";
+import { onStopSignal, runMain } from "./lib/cli.ts";
+import {
+  type Asset,
+  changedPartitions,
+  loadAssets,
+  partitionsBody,
+  requestPath,
+  sseEvent,
+} from "./lib/dashboard.ts";
+import { chartsBody } from "./lib/dashboard_charts.ts";
+import { P7Error } from "./lib/errors.ts";
+import {
+  createKafka,
+  kafkaError,
+  type PartitionOffsets,
+  sleep,
+  TOPIC,
+  topicOffsets,
+} from "./lib/kafka.ts";
+import {
+  addSample,
+  type LagRow,
+  lagRows,
+  type OffsetSample,
+  type Rates,
+  rates,
+} from "./lib/lag.ts";
+
+/** How often the lag is sampled without a request, for the rates and the `lag` events. */
+const SAMPLE_MS = 5_000;
+/** An API answer reuses the topic's offsets this recent. */
+const FRESH_MS = 1_000;
+/** A checkpoint write is a burst of events (temporary file, rename): one event for all. */
+const DEBOUNCE_MS = 100;
+/** A comment on idle event streams, so a vanished page is noticed and dropped. */
+const PING_MS = 20_000;
+
+const SECURITY_HEADERS = {
+  // Everything comes from this server; the page uses vega's expression interpreter, not eval.
+  "content-security-policy": "default-src 'self'; style-src 'self' 'unsafe-inline'; " +
+    "img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
+  "x-content-type-options": "nosniff",
+  "referrer-policy": "no-referrer",
+};
+
+/** The body of `GET /api/lag`. */
+interface LagBody {
+  partitions: (LagRow & Rates)[];
+  /** Why the topic's offsets are unknown. */
+  error?: string;
+}
+
+/** The open event streams of connected pages. */
+interface EventHub {
+  send(text: string): void;
+  response(): Response;
+  close(): void;
+}
+
+function eventHub(): EventHub {
+  const clients = new Set<ReadableStreamDefaultController<Uint8Array>>();
+  const encoder = new TextEncoder();
+  const write = (client: ReadableStreamDefaultController<Uint8Array>, text: string) => {
+    try {
+      client.enqueue(encoder.encode(text));
+    } catch {
+      clients.delete(client); // the page went away
+    }
+  };
+  return {
+    send: (text) => clients.forEach((client) => write(client, text)),
+    response: () => {
+      let client: ReadableStreamDefaultController<Uint8Array>;
+      const body = new ReadableStream<Uint8Array>({
+        start(controller) {
+          client = controller;
+          clients.add(controller);
+          write(controller, "retry: 1000\n: connected\n\n");
+        },
+        cancel() {
+          clients.delete(client);
+        },
+      });
+      return new Response(body, {
+        headers: {
+          ...SECURITY_HEADERS,
+          "content-type": "text/event-stream; charset=utf-8",
+          "cache-control": "no-store",
+        },
+      });
+    },
+    close: () => {
+      for (const client of clients) client.close();
+      clients.clear();
+    },
+  };
+}
+
+/**
+ * The lag now: the files are read on every call, the topic's offsets asked of Kafka at most
+ * once per `maxAge` (many pages cost one request).
+ */
+type LagSampler = (maxAge: number) => Promise<LagBody>;
+
+type Offsets = { at: number; offsets: PartitionOffsets[] } | { at: number; error: string };
+
+function lagSampler(config: DashboardConfig): LagSampler {
+  // One quick retry: a page shows "unreachable" now rather than after half a minute.
+  const kafka = createKafka(config.brokers, "p7-dashboard", { retries: 1 });
+  let samples: OffsetSample[] = [];
+  let last: Offsets | undefined;
+  let fetching: Promise<void> | undefined;
+  const fetchOffsets = async (): Promise<void> => {
+    const admin = kafka.admin();
+    try {
+      await admin.connect();
+      last = { at: performance.now(), offsets: await topicOffsets(admin, TOPIC) };
+    } catch (error) {
+      const message = kafkaError(error, config.brokers, `reading topic "${TOPIC}"`).message;
+      last = { at: performance.now(), error: message };
+    } finally {
+      await admin.disconnect();
+    }
+  };
+  return async (maxAge) => {
+    if (last === undefined || performance.now() - last.at >= maxAge) {
+      await (fetching ??= fetchOffsets().finally(() => fetching = undefined));
+    }
+    const files = await readAllStats(config.dir);
+    const offsets = last!;
+    if ("error" in offsets) return { partitions: [], error: offsets.error };
+    const rows = lagRows(offsets.offsets, files);
+    if (samples.at(-1)?.time !== offsets.at) {
+      const known = (value: (row: LagRow) => number | null) =>
+        Object.fromEntries(
+          rows.flatMap((row) => value(row) === null ? [] : [[row.partition, value(row)!]]),
+        );
+      samples = addSample(samples, {
+        time: offsets.at,
+        ends: known((row) => row.end),
+        checkpoints: known((row) => row.checkpoint),
+      });
+    }
+    return { partitions: rows.map((row) => ({ ...row, ...rates(samples, row.partition) })) };
+  };
+}
+
+/** Samples the lag every `SAMPLE_MS` and tells the pages when it changed. */
+async function watchLag(lag: LagSampler, hub: EventHub, stop: AbortSignal): Promise<void> {
+  let shown = "";
+  while (!stop.aborted) {
+    const body = await lag(FRESH_MS);
+    const text = JSON.stringify(body);
+    if (text !== shown) hub.send(sseEvent("lag", body));
+    shown = text;
+    await sleep(SAMPLE_MS, stop);
+  }
+}
+
+/**
+ * Watches the folder (not the files: each write replaces its file by a rename) and calls
+ * `changed` with the partitions whose file changed. Waits for the folder while it is missing.
+ */
+async function watchFolder(
+  dir: string,
+  changed: (partitions: number[]) => void,
+  stop: AbortSignal,
+): Promise<void> {
+  let waited = false;
+  while (!stop.aborted) {
+    let watcher: Deno.FsWatcher;
+    try {
+      watcher = Deno.watchFs(dir, { recursive: false });
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+      waited = true;
+      await sleep(1000, stop);
+      continue;
+    }
+    const close = () => watcher.close();
+    stop.addEventListener("abort", close, { once: true });
+    if (waited) {
+      // Files written before the watch began have no event of their own.
+      const names: string[] = [];
+      for await (const entry of Deno.readDir(dir)) names.push(entry.name);
+      const partitions = changedPartitions(names);
+      if (partitions.length > 0) changed(partitions);
+    }
+    let pending = new Set<number>();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    for await (const event of watcher) {
+      changedPartitions(event.paths).forEach((partition) => pending.add(partition));
+      if (pending.size > 0 && timer === undefined) {
+        timer = setTimeout(() => {
+          timer = undefined;
+          changed([...pending]);
+          pending = new Set();
+        }, DEBOUNCE_MS);
+      }
+      if (event.kind === "remove" && !(await exists(dir))) {
+        close(); // the folder itself is gone: wait for a new one
+        waited = true;
+      }
+    }
+    stop.removeEventListener("abort", close);
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw error;
+  }
+}
+
+function json(body: unknown, status = 200): Response {
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: {
+      ...SECURITY_HEADERS,
+      "content-type": "application/json; charset=utf-8",
+      "cache-control": "no-store",
+    },
+  });
+}
+
+function text(message: string, status: number, headers: Record<string, string> = {}): Response {
+  return new Response(message + "\n", {
+    status,
+    headers: { ...SECURITY_HEADERS, "content-type": "text/plain; charset=utf-8", ...headers },
+  });
+}
+
+function handler(
+  config: DashboardConfig,
+  assets: Map<string, Asset>,
+  lag: LagSampler,
+  hub: EventHub,
+): (request: Request) => Promise<Response> {
+  return async (request) => {
+    if (request.method !== "GET") return text("method not allowed", 405, { allow: "GET" });
+    const path = requestPath(request.url);
+    try {
+      switch (path) {
+        case "/api/partitions":
+          return json(partitionsBody(config.dir, await readAllStats(config.dir)));
+        case "/api/lag": {
+          const body = await lag(FRESH_MS);
+          return json(body, body.error === undefined ? 200 : 503);
+        }
+        case "/api/charts": {
+          const [files, body] = await Promise.all([readAllStats(config.dir), lag(FRESH_MS)]);
+          return json(chartsBody(files, body.error === undefined ? body.partitions : undefined));
+        }
+        case "/events":
+          return hub.response();
+      }
+    } catch (error) {
+      // The folder cannot be listed (permissions?): the page says so and the server goes on.
+      const message = `cannot read "${config.dir}": ${(error as Error).message}`;
+      console.error(`dashboard: ${path}: ${message}`);
+      return json({ error: message }, 500);
+    }
+    const asset = assets.get(path);
+    if (asset === undefined) return text("not found", 404);
+    return new Response(asset.body, {
+      headers: { ...SECURITY_HEADERS, "content-type": asset.type, "cache-control": "no-cache" },
+    });
+  };
+}
+
+/** `host:port` as a URL's authority; IPv6 addresses are bracketed. */
+function authority(host: string, port: number): string {
+  return `${host.includes(":") ? `[${host}]` : host}:${port}`;
+}
+
+/** Runs the dashboard until SIGINT/SIGTERM; resolves to the exit status. */
+export async function main(args: string[]): Promise<number> {
+  const config: DashboardConfig | Help = dashboardConfig(args, Deno.env.toObject());
+  if (config.kind === "help") {
+    console.log(config.usage);
+    return 0;
+  }
+  const assets = await loadAssets();
+  const stop = onStopSignal();
+  const hub = eventHub();
+  const lag = lagSampler(config);
+  let server: Deno.HttpServer<Deno.NetAddr>;
+  try {
+    server = Deno.serve({
+      hostname: config.host,
+      port: config.port,
+      onListen: ({ port }) =>
+        console.error(
+          `dashboard: serving http://${authority(config.host, port)}/ ` +
+            `for the files in "${config.dir}"`,
+        ),
+    }, handler(config, assets, lag, hub));
+  } catch (error) {
+    if (
+      !(error instanceof Deno.errors.AddrInUse || error instanceof Deno.errors.AddrNotAvailable)
+    ) {
+      throw error;
+    }
+    throw new P7Error(
+      "LISTEN",
+      `cannot listen on ${authority(config.host, config.port)}: ${(error as Error).message}`,
+      { cause: error },
+    );
+  }
+  const ping = setInterval(() => hub.send(": ping\n\n"), PING_MS);
+  const changed = (partitions: number[]) => hub.send(sseEvent("partition", { partitions }));
+  const background = Promise.all([
+    watchFolder(config.dir, changed, stop),
+    watchLag(lag, hub, stop),
+  ]);
+  const stopped = new Promise<void>((resolve) =>
+    stop.addEventListener("abort", () => resolve(), { once: true })
+  );
+  try {
+    // A watcher that fails (the folder became unreadable) ends the server with its error.
+    await Promise.race([stopped, background]);
+  } finally {
+    clearInterval(ping);
+    hub.close();
+    await server.shutdown();
+  }
+  await background;
+  console.error("dashboard: stopped");
+  return 0;
+}
+
+if (import.meta.main) await runMain(() => main(Deno.args));

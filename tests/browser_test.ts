@@ -1,0 +1,146 @@
+/**
+ * The dashboard in a real browser (Debian's Chromium, driven by playwright-core): the page
+ * draws marks for the data on disk from the server alone, and redraws without a reload
+ * when the consumer writes new data.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { chromium, type Page } from "playwright-core";
+import {
+  consume,
+  expectedBars,
+  monthsOnDisk,
+  pointCount,
+  produce,
+  startDashboard,
+} from "./dashboard_harness.ts";
+import { ROOT, spawn, tempDir, waitCaughtUp, waitFor } from "./harness.ts";
+
+const CHROMIUM = "/usr/bin/chromium";
+const installed = await Deno.stat(CHROMIUM).then(() => true, () => false);
+if (!installed) console.log("skipped: chromium not installed (scripts/setup.sh installs it)");
+
+/** The marks' accessible labels of a chart, as vega writes them into the SVG. */
+function labels(page: Page, chart: string, mark: string): Promise<string[]> {
+  return page.locator(`#${chart} g.mark-${mark}.role-mark path`).evaluateAll((paths) =>
+    paths.map((path) => path.getAttribute("aria-label") ?? "")
+  );
+}
+
+/** `"N state"` for each row of the page's partition table. */
+function rowStates(page: Page): Promise<string[]> {
+  return page.locator("#partitions tr").evaluateAll((rows) =>
+    rows.map((row) => `${row.getAttribute("data-partition")} ${row.getAttribute("data-state")}`)
+  );
+}
+
+async function bars(page: Page): Promise<[string, number][]> {
+  return (await labels(page, "months", "rect")).map((label) => {
+    const match = /^label: (.*); Avg\. Max Temperature: (.*)$/.exec(label);
+    assert.ok(match, label);
+    return [match[1]!, Number(match[2])];
+  });
+}
+
+Deno.test({
+  name: "the page draws the files on disk and follows the consumer without a reload",
+  ignore: !installed,
+  // playwright-core keeps timers and pipes of its own between calls.
+  sanitizeOps: false,
+  sanitizeResources: false,
+}, async () => {
+  await produce(2000, 11);
+  const dir = await tempDir();
+  await consume(dir, [0, 1]);
+  const dashboard = await startDashboard(["--dir", dir]);
+  const profile = await Deno.makeTempDir({ prefix: "p7-chromium-" });
+  const browser = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--no-first-run",
+    ],
+    viewport: { width: 1280, height: 900 },
+  });
+  try {
+    const page = browser.pages()[0] ?? await browser.newPage();
+    const problems: string[] = [];
+    page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
+    page.on("console", (message) => {
+      if (message.type() === "error") problems.push(`console: ${message.text()}`);
+    });
+    page.on("request", (request) => {
+      if (!request.url().startsWith(dashboard.url + "/")) problems.push(`request ${request.url()}`);
+    });
+
+    await page.goto(dashboard.url + "/");
+    await page.locator("body[data-updates]").waitFor();
+    assert.equal(await page.title(), "p7 dashboard: live temperatures");
+    assert.match(await page.locator("#status").innerText(), /^Live\./);
+    let months = await monthsOnDisk(dir);
+    assert.ok(months.size > 0 && months.size < 12, `partitions 0 and 1 hold ${months.size} months`);
+    assert.equal(
+      await page.locator("#temperature g.mark-symbol.role-mark path").count(),
+      pointCount(months),
+    );
+    assert.equal(
+      await page.locator("#temperature g.mark-line.role-mark path").count(),
+      months.size,
+    );
+    assert.deepEqual(await bars(page), expectedBars(months));
+    assert.deepEqual(
+      (await labels(page, "lag", "rect")).map((label) => label.split(";")[0]),
+      ["Partition: 0", "Partition: 1"],
+    );
+    assert.deepEqual(await rowStates(page), ["0 ok", "1 ok", "2 missing", "3 missing"]);
+    // Screen readers get each chart's description on its container.
+    assert.match(
+      (await page.locator("#temperature").getAttribute("aria-label"))!,
+      new RegExp(`for ${months.size} months: `),
+    );
+    assert.equal(await page.locator("#months").getAttribute("role"), "graphics-document");
+
+    // A reload would drop this mark and start the update count again.
+    await page.evaluate(() => Object.assign(globalThis, { p7Mark: true }));
+    const before = Number(await page.locator("body").getAttribute("data-updates"));
+    const consumer = spawn("consumer.ts", ["2", "3", "--dir", dir]);
+    await waitCaughtUp(dir, [2, 3]);
+    const written = performance.now();
+    months = await monthsOnDisk(dir);
+    await waitFor(
+      "the page to draw every point",
+      async () =>
+        await page.locator("#temperature g.mark-symbol.role-mark path").count() ===
+          pointCount(months),
+      10_000,
+    );
+    const ms = Math.round(performance.now() - written);
+    console.log(`the page showed the last write after at most ${ms} ms`);
+    assert.ok(ms < 3000, `the page took ${ms} ms to follow the files`);
+    assert.equal((await consumer.stop()).code, 0);
+    assert.equal(months.size, 12);
+    assert.equal(await page.evaluate(() => "p7Mark" in globalThis), true, "the page was reloaded");
+    assert.ok(Number(await page.locator("body").getAttribute("data-updates")) > before);
+    assert.deepEqual(await bars(page), expectedBars(months));
+    assert.equal(await page.locator("#temperature g.mark-line.role-mark path").count(), 12);
+    await waitFor(
+      "the lag of every partition",
+      async () => (await rowStates(page)).join() === "0 ok,1 ok,2 ok,3 ok",
+      10_000,
+    );
+    assert.equal(await labels(page, "lag", "rect").then((found) => found.length), 4);
+    await Deno.mkdir(join(ROOT, "test-artifacts"), { recursive: true });
+    await page.screenshot({ path: join(ROOT, "test-artifacts/dashboard.png"), fullPage: true });
+    assert.deepEqual(problems, []);
+  } finally {
+    await browser.close();
+    await Deno.remove(profile, { recursive: true });
+    const result = await dashboard.process.stop();
+    assert.equal(result.code, 0, result.stderr);
+  }
+});
