@@ -111,19 +111,19 @@ export function lagSpec(rows: LagRow[]): TopLevelSpec {
     },
     encoding: {
       x: { field: "partition", type: "nominal", title: "Partition", axis: { labelAngle: 0 } },
-      y: {
-        field: "lag",
-        type: "quantitative",
-        title: "Lag (records)",
-        // All lags 0 is the usual case: keep 0 at the bottom, not in the middle.
-        scale: { domain: { unionWith: [0, 10] } },
-        axis: { format: "d", tickMinStep: 1 },
-      },
     },
     layer: [
       {
         mark: { type: "bar", color: "#1b9e77" },
         encoding: {
+          y: {
+            field: "lag",
+            type: "quantitative",
+            title: "Lag (records)",
+            // All lags 0 is the usual case: keep 0 at the bottom, not in the middle.
+            scale: { domain: { unionWith: [0, 10] } },
+            axis: { format: "d", tickMinStep: 1 },
+          },
           tooltip: [
             { field: "partition", type: "nominal", title: "Partition" },
             { field: "lag", type: "quantitative", title: "Lag" },
@@ -135,7 +135,10 @@ export function lagSpec(rows: LagRow[]): TopLevelSpec {
       {
         // The number above each bar, so a lag of 0 is visible too.
         mark: { type: "text", dy: -6, aria: false },
-        encoding: { text: { field: "lag", type: "quantitative" } },
+        encoding: {
+          y: { field: "lag", type: "quantitative" },
+          text: { field: "lag", type: "quantitative" },
+        },
       },
     ],
   };
