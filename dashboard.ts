@@ -7,7 +7,7 @@
  * @module
  */
 import { type DashboardConfig, dashboardConfig, type Help } from "./lib/args.ts";
-import { readAllStats } from "./lib/checkpoint.ts";
+import { readAllStats, type StatsFile } from "./lib/checkpoint.ts";
 import { onStopSignal, runMain } from "./lib/cli.ts";
 import {
   type Asset,
@@ -108,11 +108,21 @@ function eventHub(): EventHub {
 
 /**
  * The lag now: the files are read on every call, the topic's offsets asked of Kafka at most
- * once per `maxAge` (many pages cost one request).
+ * once per `maxAge` (many pages cost one request), and again whenever a file is ahead of
+ * them, so a consumer keeping up never shows a negative lag.
  */
 type LagSampler = (maxAge: number) => Promise<LagBody>;
 
+/** The topic's offsets, or why they are unknown, as asked at `at`. */
 type Offsets = { at: number; offsets: PartitionOffsets[] } | { at: number; error: string };
+
+function isAhead(offsets: Offsets, files: StatsFile[]): boolean {
+  if ("error" in offsets) return false;
+  const ends = new Map(offsets.offsets.map((o) => [o.partition, o.high]));
+  return files.some((file) =>
+    "stats" in file && file.stats.offset > (ends.get(file.partition) ?? Infinity)
+  );
+}
 
 function lagSampler(config: DashboardConfig): LagSampler {
   // One quick retry: a page shows "unreachable" now rather than after half a minute.
@@ -121,23 +131,31 @@ function lagSampler(config: DashboardConfig): LagSampler {
   let last: Offsets | undefined;
   let fetching: Promise<void> | undefined;
   const fetchOffsets = async (): Promise<void> => {
+    const at = performance.now();
     const admin = kafka.admin();
     try {
       await admin.connect();
-      last = { at: performance.now(), offsets: await topicOffsets(admin, TOPIC) };
+      last = { at, offsets: await topicOffsets(admin, TOPIC) };
     } catch (error) {
-      const message = kafkaError(error, config.brokers, `reading topic "${TOPIC}"`).message;
-      last = { at: performance.now(), error: message };
+      last = { at, error: kafkaError(error, config.brokers, `reading topic "${TOPIC}"`).message };
     } finally {
       await admin.disconnect();
     }
   };
-  return async (maxAge) => {
-    if (last === undefined || performance.now() - last.at >= maxAge) {
+  /** Offsets asked for at `since` or later; one request at a time. */
+  const offsetsSince = async (since: number): Promise<Offsets> => {
+    while (last === undefined || last.at < since) {
       await (fetching ??= fetchOffsets().finally(() => fetching = undefined));
     }
+    return last;
+  };
+  return async (maxAge) => {
+    const read = performance.now();
     const files = await readAllStats(config.dir);
-    const offsets = last!;
+    let offsets = await offsetsSince(read - maxAge);
+    // End offsets only grow: asked after the files were read, they cover every checkpoint,
+    // unless the topic was recreated.
+    if (isAhead(offsets, files)) offsets = await offsetsSince(read);
     if ("error" in offsets) return { partitions: [], error: offsets.error };
     const rows = lagRows(offsets.offsets, files);
     if (samples.at(-1)?.time !== offsets.at) {

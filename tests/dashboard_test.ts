@@ -5,8 +5,15 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { consume, monthsOnDisk, pointCount, produce, startDashboard } from "./dashboard_harness.ts";
-import { endOffsets, readAll, run, tempDir } from "./harness.ts";
+import {
+  consume,
+  type Dashboard,
+  monthsOnDisk,
+  pointCount,
+  produce,
+  startDashboard,
+} from "./dashboard_harness.ts";
+import { endOffsets, readAll, run, type Running, spawn, tempDir, waitFor } from "./harness.ts";
 
 /** Sends a request line exactly as given (no client normalizes it) and returns the status. */
 async function rawStatus(port: number, target: string): Promise<number> {
@@ -258,6 +265,39 @@ Deno.test("the API serves the files and the lag, and an event for each change", 
     const result = await dashboard.process.stop();
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stderr, /dashboard: stopped/);
+  }
+});
+
+Deno.test("while the stream is live, the lag is never negative", async () => {
+  const producer = spawn("producer.ts", ["--count", "1500", "--delay", "0.002", "--seed", "9"]);
+  const dir = await tempDir();
+  let consumer: Running | undefined;
+  let dashboard: Dashboard | undefined;
+  try {
+    await waitFor("the topic", () => /recreated/.test(producer.stderr()));
+    consumer = spawn("consumer.ts", ["0", "1", "2", "3", "--dir", dir]);
+    dashboard = await startDashboard(["--dir", dir]);
+    const seen = new Set<string>();
+    let answers = 0;
+    let produced = false;
+    producer.done.then(() => produced = true);
+    while (!produced) {
+      const body = await getJson(dashboard.url + "/api/lag") as { partitions: LagRow[] };
+      for (const row of body.partitions) {
+        seen.add(row.state);
+        assert.ok(row.lag === null || row.lag >= 0, JSON.stringify(row));
+      }
+      answers++;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    assert.equal((await producer.done).code, 0);
+    assert.ok(answers > 20, `${answers} answers`);
+    assert.ok(seen.has("ok"), [...seen].join());
+    assert.equal(seen.has("ahead"), false);
+  } finally {
+    await producer.stop();
+    if (consumer) assert.equal((await consumer.stop()).code, 0);
+    if (dashboard) assert.equal((await dashboard.process.stop()).code, 0);
   }
 });
 
