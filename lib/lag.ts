@@ -142,17 +142,23 @@ export interface Rates {
   consumedPerSec: number | null;
 }
 
-/** The rates of `partition` between the oldest and newest samples of the ring. */
+/**
+ * The rates of `partition` between the oldest and newest samples of the ring that know its
+ * offset (a file that appeared a moment ago has a rate from then on); `null` over less than
+ * a second, or when the offset went back.
+ */
 export function rates(samples: OffsetSample[], partition: number): Rates {
-  const first = samples[0];
-  const last = samples.at(-1);
-  const seconds = first && last ? (last.time - first.time) / 1000 : 0;
-  const per = (from: number | undefined, to: number | undefined) =>
-    seconds >= 1 && from !== undefined && to !== undefined && to >= from
-      ? (to - from) / seconds
-      : null;
+  const per = (offset: (sample: OffsetSample) => number | undefined): number | null => {
+    const known = samples.filter((sample) => offset(sample) !== undefined);
+    const first = known[0];
+    const last = known.at(-1);
+    if (first === undefined || last === undefined) return null;
+    const seconds = (last.time - first.time) / 1000;
+    const change = offset(last)! - offset(first)!;
+    return seconds >= 1 && change >= 0 ? change / seconds : null;
+  };
   return {
-    producedPerSec: per(first?.ends[partition], last?.ends[partition]),
-    consumedPerSec: per(first?.checkpoints[partition], last?.checkpoints[partition]),
+    producedPerSec: per((sample) => sample.ends[partition]),
+    consumedPerSec: per((sample) => sample.checkpoints[partition]),
   };
 }

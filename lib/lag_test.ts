@@ -125,14 +125,16 @@ Deno.test("a falling end offset (topic recreated) starts the ring over", () => {
   assert.deepEqual(rates(ring, 0), { producedPerSec: 10, consumedPerSec: 6 });
 });
 
-Deno.test("a checkpoint that went back or appeared late has no consumed rate", () => {
+Deno.test("a checkpoint that went back has no consumed rate, one that appeared late has", () => {
   const back = [sample(0, [100], [80]), sample(10, [100], [0])];
   assert.equal(rates(back, 0).consumedPerSec, null);
   const late: OffsetSample[] = [
     { time: 0, ends: { 0: 100 }, checkpoints: {} },
-    { time: 10_000, ends: { 0: 100 }, checkpoints: { 0: 100 } },
+    { time: 10_000, ends: { 0: 150 }, checkpoints: { 0: 20 } },
   ];
-  assert.deepEqual(rates(late, 0), { producedPerSec: 0, consumedPerSec: null });
+  assert.deepEqual(rates(late, 0), { producedPerSec: 5, consumedPerSec: null });
+  late.push({ time: 20_000, ends: { 0: 200 }, checkpoints: { 0: 100 } });
+  assert.deepEqual(rates(late, 0), { producedPerSec: 5, consumedPerSec: 8 });
   assert.deepEqual(rates([sample(0, [0], [0]), sample(0.5, [50], [50])], 0), {
     producedPerSec: null,
     consumedPerSec: null,
