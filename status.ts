@@ -25,6 +25,9 @@ export async function main(args: string[]): Promise<number> {
     console.log(config.usage);
     return 0;
   }
+  // The files first: end offsets only grow, so asked afterwards they cover every checkpoint
+  // of a consumer that keeps up, and only a recreated topic leaves one ahead.
+  const files = await readAllStats(config.dir);
   // Two quick retries: a health check answers within seconds.
   const admin = createKafka(config.brokers, "p7-status", { retries: 2 }).admin();
   let offsets: PartitionOffsets[];
@@ -36,14 +39,13 @@ export async function main(args: string[]): Promise<number> {
   } finally {
     await admin.disconnect();
   }
-  const rows = lagRows(offsets, await readAllStats(config.dir));
+  const rows = lagRows(offsets, files);
   for (const row of rows) console.log(statusLine(row));
   const problems = rows.flatMap((row) => problem(row, config.maxLag) ?? []);
   for (const text of problems) console.error(`status: ${text}`);
   if (problems.length > 0) {
-    console.error(
-      `status: unhealthy, ${problems.length} problems with the files in "${config.dir}"`,
-    );
+    const count = problems.length === 1 ? "1 problem" : `${problems.length} problems`;
+    console.error(`status: unhealthy, ${count} with the files in "${config.dir}"`);
     return 1;
   }
   const lag = rows.reduce((sum, row) => sum + (row.lag ?? 0), 0);

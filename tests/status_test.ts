@@ -6,7 +6,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { consume, produce } from "./dashboard_harness.ts";
-import { endOffsets, run, tempDir } from "./harness.ts";
+import { readAllStats } from "../lib/checkpoint.ts";
+import { endOffsets, run, type Running, spawn, tempDir, waitFor } from "./harness.ts";
 
 function lines(ends: number[], checkpoints: (number | null)[], notes: string[] = []): string {
   return ends.map((end, partition) => {
@@ -74,6 +75,30 @@ Deno.test("status exits 0 only when every partition file is there and caught up"
       `status: "partition-9.json" is for partition 9, which the topic does not have\n` +
       `status: unhealthy, 4 problems with the files in "${dir}"\n`,
   );
+});
+
+Deno.test("status stays healthy while a consumer keeps up with a live stream", async () => {
+  const producer = spawn("producer.ts", ["--count", "1500", "--delay", "0.002", "--seed", "4"]);
+  const dir = await tempDir();
+  let consumer: Running | undefined;
+  try {
+    await waitFor("the topic", () => /recreated/.test(producer.stderr()));
+    consumer = spawn("consumer.ts", ["0", "1", "2", "3", "--dir", dir]);
+    await waitFor("the files", async () => (await readAllStats(dir)).length === 4);
+    let produced = false;
+    producer.done.then(() => produced = true);
+    let checks = 0;
+    while (!produced) {
+      const result = await run("status.ts", ["--dir", dir, "--max-lag", "100000"]);
+      assert.equal(result.code, 0, result.stdout + result.stderr);
+      checks++;
+    }
+    assert.equal((await producer.done).code, 0);
+    assert.ok(checks >= 2, `${checks} checks`);
+  } finally {
+    await producer.stop();
+    if (consumer) assert.equal((await consumer.stop()).code, 0);
+  }
 });
 
 Deno.test("status says so at once when the broker is unreachable, and rejects bad flags", async () => {
