@@ -107,7 +107,9 @@ async function draw() {
     ["/api/partitions", "/api/lag", "/api/charts"].map(getJson),
   );
   renderTable(files, lag);
-  const noData = files.partitions.length === 0 ? "No partition files yet." : "No data yet.";
+  const noData = files.partitions.length === 0
+    ? "No partition files yet."
+    : "No readable data yet.";
   const absent = {
     temperature: noData,
     months: noData,

@@ -50,8 +50,8 @@ Deno.test({
   sanitizeResources: false,
 }, async () => {
   await produce(2000, 11);
-  const dir = await tempDir();
-  await consume(dir, [0, 1]);
+  // A folder the consumer has not made yet: the page starts empty.
+  const dir = join(await tempDir(), "files");
   const dashboard = await startDashboard(["--dir", dir]);
   const profile = await Deno.makeTempDir({ prefix: "p7-chromium-" });
   const browser = await chromium.launchPersistentContext(profile, {
@@ -82,7 +82,24 @@ Deno.test({
     await page.locator("body[data-updates]").waitFor();
     assert.equal(await page.title(), "p7 dashboard: live temperatures");
     assert.match(await page.locator("#status").innerText(), /^Live\./);
+    assert.equal(await page.locator("#empty").isVisible(), true);
+    assert.match(await page.locator("#empty").innerText(), /no partition file in/i);
+    assert.equal(await page.locator("#empty-dir").innerText(), dir);
+    assert.equal(await page.locator("#temperature").innerText(), "No partition files yet.");
+    assert.deepEqual(await rowStates(page), ["0 missing", "1 missing", "2 missing", "3 missing"]);
+
+    // A reload would drop this mark and start the update count again.
+    await page.evaluate(() => Object.assign(globalThis, { p7Mark: true }));
+    await consume(dir, [0, 1]);
     let months = await monthsOnDisk(dir);
+    await waitFor(
+      "the page to draw partitions 0 and 1",
+      async () =>
+        await page.locator("#temperature g.mark-symbol.role-mark path").count() ===
+          pointCount(months),
+      10_000,
+    );
+    assert.equal(await page.locator("#empty").isVisible(), false);
     assert.ok(months.size > 0 && months.size < 12, `partitions 0 and 1 hold ${months.size} months`);
     assert.equal(
       await page.locator("#temperature g.mark-symbol.role-mark path").count(),
@@ -105,8 +122,6 @@ Deno.test({
     );
     assert.equal(await page.locator("#months").getAttribute("role"), "graphics-document");
 
-    // A reload would drop this mark and start the update count again.
-    await page.evaluate(() => Object.assign(globalThis, { p7Mark: true }));
     const before = Number(await page.locator("body").getAttribute("data-updates"));
     const consumer = spawn("consumer.ts", ["2", "3", "--dir", dir]);
     await waitCaughtUp(dir, [2, 3]);
@@ -136,6 +151,26 @@ Deno.test({
     assert.equal(await labels(page, "lag", "rect").then((found) => found.length), 4);
     await Deno.mkdir(join(ROOT, "test-artifacts"), { recursive: true });
     await page.screenshot({ path: join(ROOT, "test-artifacts/dashboard.png"), fullPage: true });
+
+    // A broken file is marked in its row; the charts go on with the others.
+    await Deno.writeTextFile(join(dir, "partition-1.json"), "{ not json");
+    await waitFor(
+      "partition 1 marked unreadable",
+      async () => (await rowStates(page)).join() === "0 ok,1 unreadable,2 ok,3 ok",
+      10_000,
+    );
+    assert.match(
+      await page.locator('#partitions tr[data-partition="1"]').innerText(),
+      /unreadable: not valid JSON/,
+    );
+    await Deno.remove(join(dir, "partition-1.json"));
+    const rest = pointCount(await monthsOnDisk(dir));
+    await waitFor(
+      "the charts without partition 1",
+      async () => await page.locator("#temperature g.mark-symbol.role-mark path").count() === rest,
+      10_000,
+    );
+    assert.equal(await page.evaluate(() => "p7Mark" in globalThis), true, "the page was reloaded");
     assert.deepEqual(problems, []);
   } finally {
     await browser.close();
