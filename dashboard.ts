@@ -44,6 +44,8 @@ const FRESH_MS = 1_000;
 const DEBOUNCE_MS = 100;
 /** A comment on idle event streams, so a vanished page is noticed and dropped. */
 const PING_MS = 20_000;
+/** Events queued for one page before it counts as stalled. */
+const MAX_QUEUED_EVENTS = 1000;
 
 const SECURITY_HEADERS = {
   // Everything comes from this server; the page uses vega's expression interpreter, not eval.
@@ -73,6 +75,11 @@ function eventHub(): EventHub {
   const write = (client: ReadableStreamDefaultController<Uint8Array>, text: string) => {
     try {
       client.enqueue(encoder.encode(text));
+      // A page that stopped reading: end its stream; it reconnects and redraws from scratch.
+      if ((client.desiredSize ?? 0) < -MAX_QUEUED_EVENTS) {
+        client.close();
+        clients.delete(client);
+      }
     } catch {
       clients.delete(client); // the page went away
     }
