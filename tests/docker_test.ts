@@ -11,7 +11,7 @@ import { basename, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { consumerConfig } from "../lib/args.ts";
 import { createKafka, PARTITIONS, TOPIC, topicOffsets } from "../lib/kafka.ts";
-import { type Output, ROOT, type Running, waitFor } from "./harness.ts";
+import { type Output, ROOT, type Running, spawnCommand, waitFor } from "./harness.ts";
 
 /** The only commands the Dockerfile may run; each is run verbatim below. */
 const FETCH = "bash kafka/kafka.sh fetch";
@@ -166,8 +166,8 @@ async function denortAvailable(): Promise<boolean> {
   }
 }
 
-const compiles = await denortAvailable();
-if (!compiles) console.log(SKIP_COMPILE);
+const canCompile = await denortAvailable();
+if (!canCompile) console.log(SKIP_COMPILE);
 
 const dockerfile = parseDockerfile(await read("Dockerfile"));
 const allCopies = copies(dockerfile);
@@ -185,7 +185,8 @@ Deno.test("the Dockerfile copies files that exist and that .dockerignore keeps",
   assert.deepEqual(stages, ["kafka", "deno", "final"]);
   for (const { stage, from, sources } of allCopies) {
     if (from !== undefined) {
-      assert.ok(stages.indexOf(from) < stages.indexOf(stage), `${stage} copies from ${from}`);
+      const earlier = stages.slice(0, stages.indexOf(stage));
+      assert.ok(earlier.includes(from), `stage ${stage} copies from ${from}, no earlier stage`);
       continue;
     }
     for (const source of sources.map(normal)) {
@@ -280,33 +281,9 @@ Deno.test("compose.yaml runs the image's binaries: producer, consumers 0 2 and 1
 /** Starts a command line (words split on spaces) and collects its output. */
 function start(line: string | string[], cwd: string, env: Record<string, string>): Running {
   const [program, ...args] = typeof line === "string" ? line.split(" ") : line;
-  const process = new Deno.Command(program!, { args, cwd, env, stdout: "piped", stderr: "piped" })
-    .spawn();
-  const out: string[] = [];
-  const err: string[] = [];
-  const collect = async (stream: ReadableStream<Uint8Array>, sink: string[]) => {
-    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) sink.push(chunk);
-  };
-  const reading = Promise.all([collect(process.stdout, out), collect(process.stderr, err)]);
-  const done = (async (): Promise<Output> => {
-    const { code } = await process.status;
-    await reading;
-    return { code, stdout: out.join(""), stderr: err.join("") };
-  })();
-  return {
-    process,
-    stdout: () => out.join(""),
-    stderr: () => err.join(""),
-    stop: (signal: Deno.Signal = "SIGTERM") => {
-      try {
-        process.kill(signal);
-      } catch {
-        // already exited
-      }
-      return done;
-    },
-    done,
-  };
+  return spawnCommand(
+    new Deno.Command(program!, { args, cwd, env, stdout: "piped", stderr: "piped" }),
+  );
 }
 
 function runLine(
@@ -319,7 +296,7 @@ function runLine(
 
 Deno.test({
   name: "deno task compile (./p7 compile) builds four binaries that start",
-  ignore: !compiles,
+  ignore: !canCompile,
   fn: async () => {
     const { code, stderr } = await runLine(COMPILE, ROOT, {});
     assert.equal(code, 0, stderr);
@@ -360,7 +337,7 @@ async function waitWhile(
  * run each entry script with exactly the flags `deno task compile` gives its binary.
  */
 async function binaries(tmp: string): Promise<string> {
-  if (compiles) return join(ROOT, "dist");
+  if (canCompile) return join(ROOT, "dist");
   const dir = join(tmp, "bin");
   await Deno.mkdir(dir);
   const quote = (word: string) => `'${word.replaceAll("'", `'\\''`)}'`;

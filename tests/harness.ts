@@ -79,7 +79,12 @@ async function collect(stream: ReadableStream<Uint8Array>, sink: string[]): Prom
 
 /** Starts an entry script and returns at once. */
 export function spawn(script: string, args: string[], options: RunOptions = {}): Running {
-  const process = command(script, args, { ...options, stdin: undefined }).spawn();
+  return spawnCommand(command(script, args, { ...options, stdin: undefined }));
+}
+
+/** Starts a command made with `stdout: "piped", stderr: "piped"`; returns at once. */
+export function spawnCommand(command: Deno.Command): Running {
+  const process = command.spawn();
   const out: string[] = [];
   const err: string[] = [];
   const reading = Promise.all([collect(process.stdout, out), collect(process.stderr, err)]);
