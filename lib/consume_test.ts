@@ -80,3 +80,27 @@ Deno.test("a record from another producer run stops the batch with TOPIC_RECREAT
   const plain = { ...record(1, "March", "2000-03-02", 2), headers: {} };
   assert.equal(applyBatch(state, [plain]).counted, 1);
 });
+
+Deno.test("keys and run headers close to the expected text are read as they are", () => {
+  const state: PartitionState = { stats: emptyStats(0) };
+  applyBatch(state, [record(0, "May", "2000-05-01", 1, "run-1")]);
+  const outcome = applyBatch(state, [
+    record(1, "Ma", "2000-05-02", 1, "run-1"),
+    record(2, "Mayo", "2000-05-03", 1, "run-1"),
+    record(3, "Mäy", "2000-05-04", 1, "run-1"),
+    record(4, "May", "2000-05-05", 1, "run-1"),
+  ]);
+  assert.deepEqual(outcome.rejected.map((r) => r.reason.split(" does")[0]), [
+    'key "Ma"',
+    'key "Mayo"',
+    'key "Mäy"',
+  ]);
+  assert.equal(outcome.counted, 1);
+  for (const run of ["run-12", "run-", "run-2", "rün-1"]) {
+    assert.throws(
+      () => applyBatch(state, [record(5, "May", "2000-05-06", 1, run)]),
+      /was recreated/,
+      run,
+    );
+  }
+});

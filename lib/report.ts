@@ -1,6 +1,7 @@
 /**
- * The `Report` protobuf message of `proto/report.proto`, encoded and decoded with
- * protobufjs, and the rules a decoded report must meet before it is counted.
+ * The `Report` protobuf message of `proto/report.proto`, encoded with protobufjs and decoded
+ * by a fast path for the layout every encoder writes (protobufjs for anything else), and the
+ * rules a decoded report must meet before it is counted.
  *
  * The schema is kept here as a protobufjs JSON descriptor so that compiled binaries read no
  * source file at run time; `report_test.ts` proves it equals `proto/report.proto`.
@@ -69,11 +70,55 @@ export function encodeReport(report: Report): Uint8Array {
  * ```
  */
 export function decodeReport(bytes: Uint8Array): Report {
+  const report = decodeCanonical(bytes);
+  if (report !== undefined) return report;
   const message = ReportType.decode(bytes) as unknown as Report;
   return { date: message.date, degrees: message.degrees };
 }
 
-const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
+/** Tag of field 1 (`date`, length-delimited) and of field 2 (`degrees`, 64-bit). */
+const DATE_TAG = 0x0a;
+const DEGREES_TAG = 0x11;
+const DATE_LENGTH = 10;
+const DEGREES_AT = 2 + DATE_LENGTH;
+const scratch = new DataView(new ArrayBuffer(8));
+
+/**
+ * The consumer decodes every record, and protobufjs's general decoder was most of its
+ * time. Every encoder writes a report as `0a 0a <10 ASCII bytes>`, then `11 <8 bytes>`
+ * unless degrees is a proto3 default it leaves out. Exactly that layout is read here, with
+ * the same result protobufjs gives; anything else (another order, repeated or unknown
+ * fields, other lengths, non-ASCII, truncation) is left to protobufjs: `undefined`.
+ */
+function decodeCanonical(bytes: Uint8Array): Report | undefined {
+  const length = bytes.length;
+  if (length !== DEGREES_AT && length !== DEGREES_AT + 9) return undefined;
+  if (bytes[0] !== DATE_TAG || bytes[1] !== DATE_LENGTH) return undefined;
+  let ascii = 0;
+  for (let i = 2; i < DEGREES_AT; i++) ascii |= bytes[i]!;
+  if (ascii >= 0x80) return undefined;
+  let degrees = 0;
+  if (length > DEGREES_AT) {
+    if (bytes[DEGREES_AT] !== DEGREES_TAG) return undefined;
+    for (let i = 0; i < 8; i++) scratch.setUint8(i, bytes[DEGREES_AT + 1 + i]!);
+    degrees = scratch.getFloat64(0, true);
+  }
+  const date = String.fromCharCode(
+    bytes[2]!,
+    bytes[3]!,
+    bytes[4]!,
+    bytes[5]!,
+    bytes[6]!,
+    bytes[7]!,
+    bytes[8]!,
+    bytes[9]!,
+    bytes[10]!,
+    bytes[11]!,
+  );
+  return { date, degrees };
+}
+
+const DASH = 0x2d;
 
 /**
  * The month name of a `YYYY-MM-DD` date, or `undefined` when the date does not exist
@@ -86,16 +131,35 @@ const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
  * ```
  */
 export function monthOf(date: string): string | undefined {
-  const match = DATE.exec(date);
-  if (!match) return undefined;
-  const [year, month, day] = [Number(match[1]), Number(match[2]), Number(match[3])];
-  if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return undefined;
+  if (date.length !== 10 || date.charCodeAt(4) !== DASH || date.charCodeAt(7) !== DASH) {
+    return undefined;
+  }
+  const year = digits(date, 0, 4);
+  const month = digits(date, 5, 2);
+  const day = digits(date, 8, 2);
+  if (year < 0 || month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) {
+    return undefined;
+  }
   return MONTHS[month - 1];
 }
 
+/** The number written by `count` ASCII digits of `text` from `from`; -1 if one is not a digit. */
+function digits(text: string, from: number, count: number): number {
+  let value = 0;
+  for (let i = from; i < from + count; i++) {
+    const digit = text.charCodeAt(i) - 0x30;
+    if (!(digit >= 0 && digit <= 9)) return -1;
+    value = value * 10 + digit;
+  }
+  return value;
+}
+
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
 /** Days in a month of the proleptic Gregorian calendar (month 1-12). */
 export function daysInMonth(year: number, month: number): number {
-  return new Date(Date.UTC(year, month, 0)).getUTCDate();
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  return month === 2 && leap ? 29 : DAYS_IN_MONTH[month - 1]!;
 }
 
 /** A record's verdict: the report to count, or why it cannot be counted. */

@@ -27,6 +27,52 @@ Deno.test("encode and decode round-trip exactly", () => {
   }
 });
 
+/** What protobufjs's own decoder makes of `bytes`: the report, or its error message. */
+function reference(bytes: Uint8Array): unknown {
+  const type = protobuf.Root.fromJSON(REPORT_DESCRIPTOR).lookupType("Report");
+  try {
+    const message = type.decode(bytes) as unknown as { date: string; degrees: number };
+    return { date: message.date, degrees: message.degrees };
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
+
+function decoded(bytes: Uint8Array): unknown {
+  try {
+    return decodeReport(bytes);
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
+
+Deno.test("decoding gives what protobufjs gives, for encoder output and for odd layouts", () => {
+  const cases: Uint8Array[] = [];
+  for (const degrees of [31.5235, -0, 0, NaN, -Infinity, 1e6, 5e-324, -123.456789]) {
+    cases.push(encodeReport({ date: "2000-12-26", degrees }));
+  }
+  const w = () => protobuf.Writer.create();
+  cases.push(
+    w().uint32(0x11).double(12.5).uint32(0x0a).string("2000-01-05").finish(), // reversed
+    w().uint32(0x0a).string("2000-01-05").uint32(0x0a).string("2001-02-03").finish(), // repeated
+    w().uint32(0x0a).string("2000-01-05").uint32(0x11).double(1).uint32(0x18).uint32(7).finish(),
+    w().uint32(0x0a).string("2000-01-5").uint32(0x11).double(1).finish(), // 9 bytes
+    w().uint32(0x0a).string("2000-01-0é").uint32(0x11).double(1).finish(), // non-ASCII
+    w().uint32(0x0a).string("").uint32(0x11).double(1).finish(),
+    w().uint32(0x11).double(1).finish(),
+    w().uint32(0x2a).string("2000-01-05").uint32(0x11).double(1).finish(), // unknown field 5
+    w().uint32(0x0a).string("2000-01-05").uint32(0x19).double(1).finish(), // unknown field 3
+    w().uint32(0x0a).string("2000-01-05").uint32(0x11).double(1).finish().subarray(0, 20),
+    new Uint8Array([0x0a, 0x0a, 0xff, 0xff]),
+  );
+  const bytes = w().uint32(0x0a).string("2000-01-05").uint32(0x11).double(2.5).finish();
+  const inside = new Uint8Array(bytes.length + 7);
+  inside.set(bytes, 3);
+  cases.push(inside.subarray(3, 3 + bytes.length)); // a view into a larger buffer
+  for (const bytes of cases) assert.deepEqual(decoded(bytes), reference(bytes), String(bytes));
+  assert.deepEqual(decoded(bytes), { date: "2000-01-05", degrees: 2.5 });
+});
+
 Deno.test("encoding matches protoc's bytes for a known report", () => {
   // protoc --encode=Report proto/report.proto <<< 'date: "2000-12-26" degrees: 31.5235'
   const bytes = encodeReport({ date: "2000-12-26", degrees: 31.5235 });
@@ -43,6 +89,12 @@ Deno.test("monthOf knows real dates only", () => {
   assert.equal(monthOf("2000-1-10"), undefined);
   assert.equal(monthOf(""), undefined);
   assert.equal(monthOf("2000-12-31"), "December");
+  assert.equal(monthOf("2004-02-29"), "February");
+  assert.equal(monthOf("2100-02-29"), undefined);
+  assert.equal(monthOf("2000-04-31"), undefined);
+  assert.equal(monthOf("2000-1a-10"), undefined);
+  assert.equal(monthOf("2000/01/10"), undefined);
+  assert.equal(monthOf("20000-01-10"), undefined);
 });
 
 Deno.test("validateRecord accepts a good record and says why it rejects bad ones", () => {
