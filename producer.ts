@@ -6,6 +6,7 @@
  * @module
  */
 import type { Message } from "kafkajs";
+import { Buffer } from "node:buffer";
 import { type Help, type ProducerConfig, producerConfig } from "./lib/args.ts";
 import { onStopSignal, runMain } from "./lib/cli.ts";
 import {
@@ -17,13 +18,24 @@ import {
   sleep,
   TOPIC,
 } from "./lib/kafka.ts";
+import { useFastVarints } from "./lib/kafkajs_varint.ts";
 import { partitionFor } from "./lib/partitioner.ts";
-import { encodeReport, monthOf } from "./lib/report.ts";
+import { encodeReport, monthOf, MONTHS } from "./lib/report.ts";
 import { generateReports } from "./lib/weather.ts";
 
-/** Messages per send when there is no delay: large batches, one request in flight. */
-const BACKFILL_BATCH = 10_000;
+/**
+ * Messages per send when there is no delay, one request in flight. kafkajs groups a send's
+ * messages by partition in time that grows with the square of their number; in a backfill
+ * of 1,000,000 days 1,000 per send was fastest (137,000 msg/s, against 92,000 with 10,000).
+ */
+const BACKFILL_BATCH = 1_000;
 const PROGRESS_MS = 5_000;
+
+/** Each month's key bytes and partition, worked out once rather than for every message. */
+const MONTH_KEYS = new Map(MONTHS.map((month) => {
+  const key = { key: Buffer.from(month), partition: partitionFor(month, PARTITIONS) };
+  return [month, key] as const;
+}));
 
 /** Runs the producer; resolves to the exit status. */
 export async function main(args: string[]): Promise<number> {
@@ -34,6 +46,7 @@ export async function main(args: string[]): Promise<number> {
     return 0;
   }
   const stop = onStopSignal();
+  useFastVarints();
   const kafka = createKafka(config.brokers, "p7-producer");
   const admin = kafka.admin();
   try {
@@ -51,6 +64,7 @@ export async function main(args: string[]): Promise<number> {
     retry: { initialRetryTime: 300, maxRetryTime: 3000, retries: 10 },
   });
   const run = crypto.randomUUID();
+  const headers = { [RUN_HEADER]: Buffer.from(run) };
   console.error(
     `producer: topic "${TOPIC}" recreated with ${PARTITIONS} partitions; seed ${config.seed}, ` +
       `delay ${config.delay} s, ${config.count === Infinity ? "forever" : `${config.count} days`}`,
@@ -64,26 +78,33 @@ export async function main(args: string[]): Promise<number> {
     await producer.connect();
     const reports = generateReports({ seed: config.seed, duplicateRate: config.duplicateRate });
     const perSend = config.delay === 0 ? BACKFILL_BATCH : 1;
-    while (days < config.count && !stop.aborted) {
+    // In a backfill the next batch is built while the broker answers the one in flight.
+    let inFlight = Promise.resolve();
+    let built = 0;
+    while (built < config.count && !stop.aborted) {
       const messages: Message[] = [];
       let batchDays = 0;
-      while (batchDays < perSend && days + batchDays < config.count) {
+      let batchDuplicates = 0;
+      let batchLastDate = lastDate;
+      while (batchDays < perSend && built + batchDays < config.count) {
         const { report, duplicate } = reports.next().value!;
-        const month = monthOf(report.date)!;
-        messages.push({
-          key: month,
-          value: encodeReport(report) as Message["value"],
-          partition: partitionFor(month, PARTITIONS),
-          headers: { [RUN_HEADER]: run },
-        });
-        if (duplicate) duplicates++;
+        const { key, partition } = MONTH_KEYS.get(monthOf(report.date)!)!;
+        messages.push({ key, value: encodeReport(report) as Message["value"], partition, headers });
+        if (duplicate) batchDuplicates++;
         else {
           batchDays++;
-          lastDate = report.date;
+          batchLastDate = report.date;
         }
       }
-      await producer.send({ topic: TOPIC, acks: -1, messages });
-      days += batchDays;
+      built += batchDays;
+      await inFlight;
+      inFlight = producer.send({ topic: TOPIC, acks: -1, messages }).then(() => {
+        days += batchDays;
+        duplicates += batchDuplicates;
+        lastDate = batchLastDate;
+      });
+      // Awaited later; a failure meanwhile must not count as an unhandled rejection.
+      inFlight.catch(() => {});
       const now = performance.now();
       if (now - lastProgress >= PROGRESS_MS) {
         lastProgress = now;
@@ -92,9 +113,14 @@ export async function main(args: string[]): Promise<number> {
         );
       }
       if (config.delay > 0) {
+        await inFlight;
         await sleep(Math.max(0, started + days * config.delay * 1000 - performance.now()), stop);
+      } else {
+        // Lets kafkajs encode and write this request before the next batch takes the thread.
+        await new Promise((resolve) => setTimeout(resolve, 0));
       }
     }
+    await inFlight;
   } catch (error) {
     throw kafkaError(error, config.brokers, "sending reports");
   } finally {
