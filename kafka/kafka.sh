@@ -12,6 +12,8 @@
 #
 # Environment (all optional):
 #   KAFKA_VERSION   broker version (default: the one in kafka/pom.xml)
+#   KAFKA_TOOLS_VERSION  perf tools version (default: KAFKA_VERSION, or for the pom's broker
+#                   the pom's kafka.tools.version, since kafka-tools lags broker releases)
 #   KAFKA_PORT      client port (default 9092); the controller uses KAFKA_PORT + 1
 #   KAFKA_HOST      address to listen on (default 127.0.0.1)
 #   KAFKA_ADVERTISED_HOST  address clients are told to use (default KAFKA_HOST, or
@@ -52,22 +54,22 @@ running_pid() {
   kill -0 "$pid" 2>/dev/null && echo "$pid"
 }
 
-mvn_fetch() { # output-dir [extra maven args...]
-  local out=$1
-  shift
-  command -v mvn >/dev/null || die "Maven (mvn) is needed to fetch Kafka $version jars"
+mvn_fetch() { # version output-dir [extra maven args...]
+  local release=$1 out=$2
+  shift 2
+  command -v mvn >/dev/null || die "Maven (mvn) is needed to fetch Kafka $release jars"
   command -v java >/dev/null || die "Java 17 is needed to run Kafka"
   mkdir -p "$out.tmp"
-  echo "Fetching Kafka $version jars from Maven Central into $out" >&2
-  mvn -q -B -Dstyle.color=never -f "$pom" dependency:copy-dependencies -Dkafka.version="$version" \
+  echo "Fetching Kafka $release jars from Maven Central into $out" >&2
+  mvn -q -B -Dstyle.color=never -f "$pom" dependency:copy-dependencies -Dkafka.version="$release" \
     -DoutputDirectory="$out.tmp" "$@" >&2 ||
-    die "could not fetch Kafka $version from Maven Central (is KAFKA_VERSION=$version released?)"
+    die "could not fetch Kafka $release from Maven Central (is $release released?)"
   rm -rf "$out" && mv "$out.tmp" "$out"
 }
 
 fetch() {
   if ! compgen -G "$jars/kafka_2.13-*.jar" >/dev/null; then
-    mvn_fetch "$jars"
+    mvn_fetch "$version" "$jars"
   fi
 }
 
@@ -184,9 +186,14 @@ run() {
 }
 
 tools() {
-  local out="$home/jars/$version-tools"
+  local release=${KAFKA_TOOLS_VERSION:-$version}
+  if [ -z "${KAFKA_TOOLS_VERSION:-}" ] && [ "$version" = "$default_version" ]; then
+    release=$(sed -n 's:.*<kafka.tools.version>\(.*\)</kafka.tools.version>.*:\1:p' "$pom" | head -n 1)
+  fi
+  local out="$home/jars/$release-tools"
   if ! compgen -G "$out/kafka-tools-*.jar" >/dev/null; then
-    mvn_fetch "$out" -Ptools
+    # Every jar of one release, the broker's included, so no two versions of a library mix.
+    mvn_fetch "$release" "$out" -Ptools -Dkafka.tools.version="$release"
   fi
   echo "$out/*"
 }
