@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
 import protobuf from "protobufjs";
 import {
   decodeReport,
@@ -7,6 +8,9 @@ import {
   REPORT_DESCRIPTOR,
   validateRecord,
 } from "./report.ts";
+import { generateReports } from "./weather.ts";
+
+const generated = generateReports({ seed: 11, duplicateRate: 0.1 });
 
 Deno.test("the embedded descriptor is proto/report.proto", async () => {
   const text = await Deno.readTextFile(new URL("../proto/report.proto", import.meta.url));
@@ -71,6 +75,22 @@ Deno.test("decoding gives what protobufjs gives, for encoder output and for odd 
   cases.push(inside.subarray(3, 3 + bytes.length)); // a view into a larger buffer
   for (const bytes of cases) assert.deepEqual(decoded(bytes), reference(bytes), String(bytes));
   assert.deepEqual(decoded(bytes), { date: "2000-01-05", degrees: 2.5 });
+});
+
+Deno.test("encoding gives protobufjs's bytes, as a Buffer kafkajs sends as bytes", () => {
+  const type = protobuf.Root.fromJSON(REPORT_DESCRIPTOR).lookupType("Report");
+  const reports = [...Array(3000)].map(() => generated.next().value!.report);
+  for (const degrees of [NaN, -0, 0, Infinity, 5e-324, 1e6, -40.0001]) {
+    reports.push({ date: "2000-02-29", degrees });
+  }
+  for (const date of ["", "2000-1-01", "2000-01-010", "2000-01-0é", "2000-01-0\u{1F600}"]) {
+    reports.push({ date, degrees: 1.5 });
+  }
+  for (const report of reports) {
+    const bytes = encodeReport(report);
+    assert.ok(Buffer.isBuffer(bytes), JSON.stringify(report));
+    assert.deepEqual([...bytes], [...type.encode(report).finish()], JSON.stringify(report));
+  }
 });
 
 Deno.test("encoding matches protoc's bytes for a known report", () => {
