@@ -11,24 +11,35 @@ import { type ConsumerConfig, consumerConfig, type Help } from "./lib/args.ts";
 import {
   appendRejected,
   lockPartition,
+  type PartitionLock,
   readStats,
+  recordRun,
   saveStats,
   statsPath,
   trimRejected,
 } from "./lib/checkpoint.ts";
 import { onStopSignal, runMain } from "./lib/cli.ts";
-import { applyBatch, fixedAssigner, type PartitionState } from "./lib/consume.ts";
+import { applyBatch, fixedAssigner, type PartitionState as BatchState } from "./lib/consume.ts";
 import { P7Error } from "./lib/errors.ts";
 import {
   createKafka,
+  disconnectQuickly,
   kafkaError,
   type PartitionOffsets,
+  restartRetriable,
+  STALL_MS,
   TOPIC,
   topicOffsets,
+  watchFetches,
 } from "./lib/kafka.ts";
 import { emptyStats, type PartitionStats } from "./lib/stats.ts";
 
 const PROGRESS_MS = 10_000;
+
+/** A partition this process owns: its checkpoint, producer run and lock. */
+interface PartitionState extends BatchState {
+  lock: PartitionLock;
+}
 
 /** Checks a checkpoint's offset against what the broker holds for its partition. */
 function checkOffset(stats: PartitionStats, offsets: PartitionOffsets, path: string): void {
@@ -66,14 +77,16 @@ async function prepare(
     );
   }
   await Deno.mkdir(config.dir, { recursive: true });
-  for (const partition of config.partitions) await lockPartition(config.dir, partition);
   const states = new Map<number, PartitionState>();
   const created: PartitionStats[] = [];
   for (const partition of config.partitions) {
+    const lock = await lockPartition(config.dir, partition);
     let stats = await readStats(config.dir, partition);
     if (stats === undefined) created.push(stats = emptyStats(partition));
     checkOffset(stats, offsets[partition]!, statsPath(config.dir, partition));
-    states.set(partition, { stats });
+    // The run recorded beside a checkpoint that has counted something is the one to continue.
+    const run = stats.offset > 0 ? lock.run : undefined;
+    states.set(partition, { stats, run, lock });
   }
   for (const stats of created) await saveStats(config.dir, stats);
   for (const { stats } of states.values()) {
@@ -107,7 +120,9 @@ async function consume(
     failure ??= error;
     failed.resolve();
   };
-  consumer.on(consumer.events.CRASH, ({ payload }) => fail(payload.error));
+  consumer.on(consumer.events.CRASH, ({ payload }) => {
+    if (!payload.restart) fail(payload.error);
+  });
   // Re-seek from the checkpoints on every join: no offset is ever committed to Kafka.
   consumer.on(consumer.events.GROUP_JOIN, () => {
     for (const [partition, { stats }] of states) {
@@ -115,7 +130,9 @@ async function consume(
     }
   });
   let lastProgress = performance.now();
-  const eachBatch = async ({ batch }: EachBatchPayload) => {
+  let inFlight = Promise.resolve();
+  const eachBatch = ({ batch }: EachBatchPayload) => inFlight = handleBatch(batch);
+  const handleBatch = async (batch: EachBatchPayload["batch"]) => {
     const state = states.get(batch.partition);
     // After a stop or a failure no new batch starts; its records stay for the next run.
     if (state === undefined || stop.aborted || failure !== undefined) return;
@@ -123,6 +140,9 @@ async function consume(
     try {
       const outcome = applyBatch(state, batch.messages);
       if (state.stats.offset === before) return;
+      if (state.run !== undefined && state.run !== state.lock.run) {
+        await recordRun(state.lock, state.run);
+      }
       await appendRejected(config.dir, outcome.rejected);
       await saveStats(config.dir, state.stats);
       totals.counted += outcome.counted;
@@ -142,11 +162,14 @@ async function consume(
       );
     }
   };
+  const unwatch = watchFetches(consumer, STALL_MS, fail);
   await consumer.run({ autoCommit: false, eachBatch });
   const stopped = new Promise<void>((resolve) => stop.addEventListener("abort", () => resolve()));
   await Promise.race([stopped, failed.promise]);
-  // disconnect() lets the batch in hand finish, including its checkpoint write.
-  await consumer.disconnect();
+  unwatch();
+  // disconnect() lets the batch in hand finish; if it gives up early, wait for that batch here.
+  await disconnectQuickly(consumer);
+  await inFlight;
   if (failure !== undefined) throw failure;
 }
 
@@ -167,7 +190,7 @@ export async function main(args: string[]): Promise<number> {
   } catch (error) {
     throw kafkaError(error, config.brokers, `reading topic "${TOPIC}"`);
   } finally {
-    await admin.disconnect();
+    await disconnectQuickly(admin);
   }
   const states = await prepare(config, offsets);
   console.error(`consumer: partitions ${config.partitions.join(" ")} from ${describe(states)}`);
@@ -183,7 +206,7 @@ export async function main(args: string[]): Promise<number> {
       maxRetryTime: 3000,
       retries: 10,
       // Past the retry budget, fail loudly instead of restarting forever.
-      restartOnFailure: () => Promise.resolve(false),
+      restartOnFailure: restartRetriable(),
     },
   });
   const started = performance.now();

@@ -7,7 +7,16 @@
  */
 import { type DebugConfig, debugConfig, type Help } from "./lib/args.ts";
 import { onStopSignal, runMain } from "./lib/cli.ts";
-import { createKafka, kafkaError, TOPIC, topicOffsets } from "./lib/kafka.ts";
+import {
+  createKafka,
+  disconnectQuickly,
+  kafkaError,
+  restartRetriable,
+  STALL_MS,
+  TOPIC,
+  topicOffsets,
+  watchFetches,
+} from "./lib/kafka.ts";
 import { pyDict } from "./lib/pyrepr.ts";
 import { validateRecord } from "./lib/report.ts";
 
@@ -39,20 +48,24 @@ export async function main(args: string[]): Promise<number> {
   } catch (error) {
     throw kafkaError(error, config.brokers, `reading topic "${TOPIC}"`);
   } finally {
-    await admin.disconnect();
+    await disconnectQuickly(admin);
   }
   const consumer = kafka.consumer({
     groupId: "debug",
     allowAutoTopicCreation: false,
-    retry: { restartOnFailure: () => Promise.resolve(false) },
+    retry: { restartOnFailure: restartRetriable() },
   });
   let failure: unknown;
-  const failed = new Promise<void>((resolve) =>
-    consumer.on(consumer.events.CRASH, ({ payload }) => {
-      failure = payload.error;
+  let fail = (_: unknown) => {};
+  const failed = new Promise<void>((resolve) => {
+    fail = (error) => {
+      failure ??= error;
       resolve();
-    })
-  );
+    };
+  });
+  consumer.on(consumer.events.CRASH, ({ payload }) => {
+    if (!payload.restart) fail(payload.error);
+  });
   const encoder = new TextEncoder();
   let printed = 0;
   try {
@@ -68,11 +81,13 @@ export async function main(args: string[]): Promise<number> {
       },
     });
     console.error(`debug: reading "${TOPIC}" as group "debug"; Ctrl-C stops`);
+    const unwatch = watchFetches(consumer, STALL_MS, fail);
     await Promise.race([failed, new Promise((resolve) => stop.addEventListener("abort", resolve))]);
+    unwatch();
   } catch (error) {
     throw kafkaError(error, config.brokers, `consuming "${TOPIC}"`);
   } finally {
-    await consumer.disconnect();
+    await disconnectQuickly(consumer);
   }
   if (failure !== undefined) throw kafkaError(failure, config.brokers, `consuming "${TOPIC}"`);
   console.error(`debug: printed ${printed} messages`);

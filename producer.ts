@@ -11,6 +11,7 @@ import { type Help, type ProducerConfig, producerConfig } from "./lib/args.ts";
 import { onStopSignal, runMain } from "./lib/cli.ts";
 import {
   createKafka,
+  disconnectQuickly,
   kafkaError,
   PARTITIONS,
   recreateTopic,
@@ -56,7 +57,7 @@ export async function main(args: string[]): Promise<number> {
   } catch (error) {
     throw kafkaError(error, config.brokers, `recreating topic "${TOPIC}"`);
   } finally {
-    await admin.disconnect();
+    await disconnectQuickly(admin);
   }
   const producer = kafka.producer({
     idempotent: true,
@@ -125,7 +126,7 @@ export async function main(args: string[]): Promise<number> {
   } catch (error) {
     throw kafkaError(error, config.brokers, "sending reports");
   } finally {
-    await producer.disconnect();
+    await disconnectQuickly(producer);
   }
   const seconds = (performance.now() - started) / 1000;
   const messages = days + duplicates;

@@ -114,7 +114,9 @@ java_cmd() {
 format() {
   [ -f "$data/meta.properties" ] && return 0
   local id
-  id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | cut -c 1-22)
+  # A random base64url UUID; one starting with "-" would read as a flag to the tool.
+  id=-
+  while [[ $id == -* ]]; do id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | cut -c 1-22); done
   echo "Formatting $data (cluster $id)" >&2
   java_cmd kafka.tools.StorageTool format -t "$id" -c "$props"
   "${JAVA[@]}" >>"$log" 2>&1 ||

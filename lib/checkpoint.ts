@@ -20,14 +20,25 @@ export function rejectedPath(dir: string, partition: number): string {
   return join(dir, `rejected-${partition}.jsonl`);
 }
 
+/** A partition's lock, held by this process, and what the lock file said before. */
+export interface PartitionLock {
+  file: Deno.FsFile;
+  /**
+   * The producer run (topic incarnation) whose records the checkpoint counted, as the last
+   * owner recorded it; undefined when unknown.
+   */
+  run?: string;
+}
+
 /**
  * Takes the exclusive lock `partition-N.lock`, held until the process exits (even by
  * `kill -9`, since it is an OS file lock). The lock is beside the stats file, not on it,
- * because the stats file is replaced by rename on every write.
+ * because the stats file is replaced by rename on every write. The lock file's text,
+ * `{"pid": …, "run": …}`, also remembers the producer run the checkpoint belongs to.
  *
- * @throws {Error} when another process holds it.
+ * @throws {P7Error} `LOCKED` when another process holds it.
  */
-export async function lockPartition(dir: string, partition: number): Promise<Deno.FsFile> {
+export async function lockPartition(dir: string, partition: number): Promise<PartitionLock> {
   const path = join(dir, `partition-${partition}.lock`);
   const file = await Deno.open(path, { read: true, write: true, create: true });
   if (!(await file.tryLock(true))) {
@@ -37,9 +48,32 @@ export async function lockPartition(dir: string, partition: number): Promise<Den
       `partition ${partition} is already consumed by another process (it holds "${path}")`,
     );
   }
-  await file.truncate();
-  await file.write(new TextEncoder().encode(`${Deno.pid}\n`));
-  return file;
+  let run: string | undefined;
+  try {
+    const found = JSON.parse(await Deno.readTextFile(path)).run;
+    if (typeof found === "string") run = found;
+  } catch {
+    // An old, empty or torn lock file: the run is unknown.
+  }
+  const lock = { file, run };
+  await writeLock(lock);
+  return lock;
+}
+
+async function writeLock(lock: PartitionLock): Promise<void> {
+  await lock.file.truncate(0);
+  await lock.file.seek(0, Deno.SeekMode.Start);
+  await writeAll(
+    lock.file,
+    new TextEncoder().encode(JSON.stringify({ pid: Deno.pid, run: lock.run }) + "\n"),
+  );
+  await lock.file.sync();
+}
+
+/** Records in the lock file the producer run whose records the checkpoint now holds. */
+export async function recordRun(lock: PartitionLock, run: string): Promise<void> {
+  lock.run = run;
+  await writeLock(lock);
 }
 
 /**

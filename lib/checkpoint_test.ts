@@ -5,6 +5,7 @@ import {
   lockPartition,
   readAllStats,
   readStats,
+  recordRun,
   rejectedPath,
   saveStats,
   trimRejected,
@@ -42,8 +43,28 @@ Deno.test("a partition's lock is exclusive across processes", async () => {
         .stdout,
     ).trim();
   assert.match(await other(), /^partition 2 is already consumed by another process/);
-  lock.close();
+  lock.file.close();
   assert.equal(await other(), "got it");
+});
+
+Deno.test("the lock file remembers the producer run for the next owner", async () => {
+  const dir = await Deno.makeTempDir();
+  const first = await lockPartition(dir, 1);
+  assert.equal(first.run, undefined);
+  await recordRun(first, "run-a");
+  await recordRun(first, "run-b");
+  first.file.close();
+  const second = await lockPartition(dir, 1);
+  assert.equal(second.run, "run-b");
+  assert.deepEqual(JSON.parse(await Deno.readTextFile(join(dir, "partition-1.lock"))), {
+    pid: Deno.pid,
+    run: "run-b",
+  });
+  second.file.close();
+  await Deno.writeTextFile(join(dir, "partition-1.lock"), '{"pid": 1, "ru');
+  const torn = await lockPartition(dir, 1);
+  assert.equal(torn.run, undefined);
+  torn.file.close();
 });
 
 Deno.test("trimRejected drops lines of batches whose checkpoint was never written", async () => {

@@ -5,7 +5,14 @@
  * @module
  */
 import process from "node:process";
-import { type Admin, Kafka, type KafkaConfig, type LogEntry, logLevel } from "kafkajs";
+import {
+  type Admin,
+  type Consumer,
+  Kafka,
+  type KafkaConfig,
+  type LogEntry,
+  logLevel,
+} from "kafkajs";
 import { P7Error } from "./errors.ts";
 
 /** The topic every p7 script uses. */
@@ -187,4 +194,72 @@ export async function topicOffsets(admin: Admin, topic: string): Promise<Partiti
   return offsets
     .map(({ partition, low, high }) => ({ partition, low: Number(low), high: Number(high) }))
     .sort((a, b) => a.partition - b.partition);
+}
+
+/** How long a consumer may go without a completed fetch before it gives up. */
+export const STALL_MS = 30_000;
+
+/**
+ * Calls `onStall` once when `consumer` has completed no fetch for `limitMs` (kafkajs keeps
+ * reconnecting forever in some states, e.g. a broker lost during a group join). An idle
+ * consumer still fetches every `maxWaitTimeInMs`. Returns a function that stops watching.
+ */
+export function watchFetches(
+  consumer: Consumer,
+  limitMs: number,
+  onStall: (error: P7Error) => void,
+): () => void {
+  let last = Date.now();
+  const removeListener = consumer.on(consumer.events.FETCH, () => {
+    last = Date.now();
+  });
+  const timer = setInterval(() => {
+    if (Date.now() - last < limitMs) return;
+    stop();
+    onStall(new P7Error("BROKER", `no answer from Kafka for ${Math.round(limitMs / 1000)} s`));
+  }, 1000);
+  function stop() {
+    clearInterval(timer);
+    removeListener();
+  }
+  return stop;
+}
+
+/** How long a client may take to disconnect before the process leaves without it. */
+export const DISCONNECT_MS = 5_000;
+
+/**
+ * Disconnects a kafkajs client, giving up after `DISCONNECT_MS`: with the broker gone,
+ * kafkajs's disconnect can wait forever on a reconnect loop.
+ */
+export async function disconnectQuickly(client: { disconnect(): Promise<void> }): Promise<void> {
+  const disconnected = new AbortController();
+  await Promise.race([
+    client.disconnect().catch(() => {}).finally(() => disconnected.abort()),
+    sleep(DISCONNECT_MS, disconnected.signal),
+  ]);
+  disconnected.abort();
+}
+
+/** True for a kafkajs error the broker may stop giving, e.g. a coordinator still loading. */
+function retriable(error: unknown): boolean {
+  for (
+    let e = error as Record<string, unknown> | undefined;
+    e;
+    e = (e.cause ?? e.originalError) as typeof e
+  ) {
+    if (e.name === "KafkaJSConnectionError") return false;
+    if (e.retriable === true) return true;
+  }
+  return false;
+}
+
+/**
+ * A kafkajs `restartOnFailure`: restarts the consumer after a retriable error (a group
+ * coordinator still loading just after a broker start), at most `limit` times in a process;
+ * anything else, an unreachable broker included, ends the consumer.
+ */
+export function restartRetriable(limit = 5): (error: Error) => Promise<boolean> {
+  let restarts = 0;
+  return (error) => Promise.resolve(retriable(error) && restarts++ < limit);
 }

@@ -60,6 +60,7 @@ Deno.test("parseStats accepts a new checkpoint", () => {
 
 Deno.test("parseStats refuses every kind of broken checkpoint with a clear reason", () => {
   const good = JSON.parse(sample());
+  // deno-lint-ignore no-explicit-any -- the cases edit arbitrary JSON
   const broken = (change: (data: Record<string, any>) => void) => {
     const data = structuredClone(good);
     change(data);
