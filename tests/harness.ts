@@ -259,3 +259,28 @@ export async function readAll(
 ): Promise<Record<string, unknown>[]> {
   return await Promise.all(partitions.map((p) => readJson(dir, p)));
 }
+
+/**
+ * Stops or starts the test broker with kafka/kafka.sh (the suite's runner exported its
+ * KAFKA_PORT and P7_KAFKA_STATE).
+ */
+export async function broker(action: "start" | "stop"): Promise<void> {
+  if (!Deno.env.get("P7_KAFKA_STATE")) {
+    throw new Error("the test broker can be restarted only under scripts/with_broker.sh");
+  }
+  const { code, stderr } = await new Deno.Command("bash", {
+    args: [join(ROOT, "kafka/kafka.sh"), action],
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  if (code !== 0) throw new Error(`kafka.sh ${action} failed: ${new TextDecoder().decode(stderr)}`);
+}
+
+/** Names of leftover temporary files in `dir`. */
+export async function tempFiles(dir: string): Promise<string[]> {
+  const names: string[] = [];
+  for await (const entry of Deno.readDir(dir)) {
+    if (entry.name.endsWith(".tmp")) names.push(entry.name);
+  }
+  return names;
+}

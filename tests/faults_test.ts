@@ -1,0 +1,119 @@
+/**
+ * Faults that must lose nothing and count nothing twice: consumer kills, broker restarts and
+ * outages, a second owner for a partition, a producer restart under running consumers.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { runChaos, summary } from "./chaos.ts";
+import {
+  broker,
+  readAll,
+  recompute,
+  spawn,
+  tempDir,
+  tempFiles,
+  waitCaughtUp,
+  waitFor,
+} from "./harness.ts";
+
+Deno.test("chaos: 50 random kill -9s and 2 broker restarts, output exact", async () => {
+  const report = await runChaos({ kills: 50, brokerRestarts: 2, seed: 2026 });
+  console.log(summary(report));
+  assert.deepEqual(report.problems, []);
+  assert.equal(report.kills, 50);
+  assert.equal(report.brokerRestarts, 2);
+  assert.ok(report.midWriteKills > 0, "some kills landed in the middle of a checkpoint write");
+  assert.ok(report.messages > 1000, `${report.messages} messages`);
+  assert.equal(report.mismatches, 0);
+});
+
+Deno.test("a broker down past the retry budget: clients exit 1 clearly, a restart is exact", async () => {
+  const producer = spawn("producer.ts", ["--delay", "0.002", "--seed", "21"]);
+  await waitFor("the producer to recreate the topic", () => /recreated/.test(producer.stderr()));
+  const dir = await tempDir();
+  const consumer = spawn("consumer.ts", ["0", "1", "2", "3", "--dir", dir]);
+  await waitFor("some progress", async () => {
+    try {
+      return (await readAll(dir)).some((file) => (file.offset as number) > 50);
+    } catch {
+      return false;
+    }
+  });
+  await broker("stop");
+  try {
+    const [produced, consumed] = await Promise.all([producer.done, consumer.done]);
+    for (const result of [produced, consumed]) {
+      assert.equal(result.code, 1, result.stderr);
+      const last = result.stderr.trim().split("\n").at(-1)!;
+      assert.match(last, /^error: (cannot reach Kafka at|Kafka failed while)/);
+    }
+  } finally {
+    await broker("start");
+  }
+  const again = spawn("consumer.ts", ["0", "1", "2", "3", "--dir", dir]);
+  await waitFor("the consumer to start", () => /consumer: partitions/.test(again.stderr()));
+  await waitCaughtUp(dir, [0, 1, 2, 3]);
+  const restarted = await again.stop();
+  assert.equal(restarted.code, 0, restarted.stderr);
+  assert.deepEqual(await readAll(dir), await recompute());
+  assert.deepEqual(await tempFiles(dir), []);
+});
+
+Deno.test("a second consumer for a partition someone owns is refused", async () => {
+  const producer = spawn("producer.ts", ["--count", "300", "--delay", "0", "--seed", "22"]);
+  assert.equal((await producer.done).code, 0);
+  const dir = await tempDir();
+  const owner = spawn("consumer.ts", ["0", "2", "--dir", dir]);
+  await waitCaughtUp(dir, [0, 2]);
+  const before = await Deno.readTextFile(join(dir, "partition-2.json"));
+  const second = await spawn("consumer.ts", ["2", "3", "--dir", dir]).done;
+  assert.equal(second.code, 1);
+  assert.match(second.stderr, /^error: partition 2 is already consumed by another process/m);
+  assert.equal(await Deno.readTextFile(join(dir, "partition-2.json")), before);
+  await assert.rejects(Deno.stat(join(dir, "partition-3.json")), Deno.errors.NotFound);
+  assert.equal((await owner.stop()).code, 0);
+});
+
+Deno.test("a producer restart under a running consumer is noticed, not mixed in", async () => {
+  const first = spawn("producer.ts", ["--delay", "0.002", "--seed", "23"]);
+  await waitFor("the producer to recreate the topic", () => /recreated/.test(first.stderr()));
+  const dir = await tempDir();
+  const consumer = spawn("consumer.ts", ["0", "1", "2", "3", "--dir", dir]);
+  await waitFor("some progress", async () => {
+    try {
+      return (await readAll(dir)).every((file) => (file.offset as number) > 20);
+    } catch {
+      return false;
+    }
+  });
+  await first.stop("SIGKILL");
+  const before = await readAll(dir);
+  const second = spawn("producer.ts", ["--count", "3000", "--delay", "0.001", "--seed", "24"]);
+  const result = await consumer.done;
+  assert.equal(result.code, 1, result.stderr);
+  assert.match(result.stderr, /^error: .*topic "temperatures" (was recreated|disappeared)/m);
+  assert.equal((await second.stop()).code, 0);
+  // Whatever the consumer had counted stays as it was: complete batches of the old topic.
+  const after = await readAll(dir);
+  for (const [p, file] of after.entries()) {
+    assert.ok((file.offset as number) >= (before[p]!.offset as number));
+  }
+});
+
+Deno.test("a consumer restarted after a producer restart refuses the old checkpoint", async () => {
+  const first = await spawn("producer.ts", ["--count", "400", "--delay", "0", "--seed", "25"]).done;
+  assert.equal(first.code, 0, first.stderr);
+  const dir = await tempDir();
+  const consumer = spawn("consumer.ts", ["0", "1", "2", "3", "--dir", dir]);
+  await waitCaughtUp(dir, [0, 1, 2, 3]);
+  assert.equal((await consumer.stop()).code, 0);
+  const before = await readAll(dir);
+  // The new topic holds more records than the old checkpoints' offsets.
+  const second = await spawn("producer.ts", ["--count", "3000", "--delay", "0", "--seed", "26"])
+    .done;
+  assert.equal(second.code, 0, second.stderr);
+  const result = await spawn("consumer.ts", ["0", "1", "2", "3", "--dir", dir]).done;
+  assert.equal(result.code, 1, result.stderr);
+  assert.match(result.stderr, /^error: topic "temperatures" was recreated/m);
+  assert.deepEqual(await readAll(dir), before, "the old checkpoints are left as they were");
+});
