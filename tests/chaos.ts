@@ -10,6 +10,9 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { parseInteger } from "../lib/args.ts";
+import { runMain } from "../lib/cli.ts";
+import { P7Error } from "../lib/errors.ts";
 import { mulberry32 } from "../lib/weather.ts";
 import {
   broker,
@@ -159,22 +162,50 @@ export function summary(report: ChaosReport): string {
     `${report.problems.length} problems`;
 }
 
+export const CHAOS_USAGE = `Usage: chaos [options]
+Kills consumers and restarts the broker at random moments while the producer streams, then
+compares every partition file with a recomputation from the topic.
+  --kills N                kill -9s of consumer processes (default 200)
+  --broker-restarts N      broker stops and restarts (default 5)
+  --seed N                 seed of the random moments (default: random, printed)
+  --help                   this text`;
+
+/** The chaos run's options from its command line, or `undefined` for `--help`. */
+export function chaosOptions(args: string[], seed: number): ChaosOptions | undefined {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args,
+      strict: true,
+      options: {
+        kills: { type: "string", default: "200" },
+        "broker-restarts": { type: "string", default: "5" },
+        seed: { type: "string", default: String(seed) },
+        help: { type: "boolean" },
+      },
+    }));
+  } catch (error) {
+    throw new P7Error("USAGE", (error as Error).message.split(/\. |\n/)[0]!);
+  }
+  if (values.help) return undefined;
+  return {
+    kills: parseInteger("--kills", values.kills, 0, 1_000_000),
+    brokerRestarts: parseInteger("--broker-restarts", values["broker-restarts"], 0, 10_000),
+    seed: parseInteger("--seed", values.seed, 0, 2 ** 32 - 1),
+  };
+}
+
 if (import.meta.main) {
-  const { values } = parseArgs({
-    args: Deno.args,
-    options: {
-      kills: { type: "string", default: "200" },
-      "broker-restarts": { type: "string", default: "5" },
-      seed: { type: "string", default: String(Date.now() % 100000) },
-    },
+  await runMain(async () => {
+    const options = chaosOptions(Deno.args, crypto.getRandomValues(new Uint32Array(1))[0]!);
+    if (!options) {
+      console.log(CHAOS_USAGE);
+      return 0;
+    }
+    console.error(`chaos: seed ${options.seed}`);
+    const report = await runChaos({ ...options, log: (line) => console.error(line) });
+    for (const problem of report.problems) console.error(`problem: ${problem}`);
+    console.log(summary(report));
+    return report.mismatches === 0 && report.problems.length === 0 ? 0 : 1;
   });
-  const report = await runChaos({
-    kills: Number(values.kills),
-    brokerRestarts: Number(values["broker-restarts"]),
-    seed: Number(values.seed),
-    log: (line) => console.error(line),
-  });
-  for (const problem of report.problems) console.error(`problem: ${problem}`);
-  console.log(summary(report));
-  Deno.exit(report.mismatches === 0 && report.problems.length === 0 ? 0 : 1);
 }
