@@ -162,10 +162,14 @@ async function consume(
       );
     }
   };
+  // Watched from the start: kafkajs's run() includes the group join, which it may retry for
+  // minutes, and a stop signal must not wait for it.
   const unwatch = watchFetches(consumer, STALL_MS, fail);
-  await consumer.run({ autoCommit: false, eachBatch });
+  let stopping = false;
+  consumer.run({ autoCommit: false, eachBatch }).catch((error) => stopping || fail(error));
   const stopped = new Promise<void>((resolve) => stop.addEventListener("abort", () => resolve()));
   await Promise.race([stopped, failed.promise]);
+  stopping = true;
   unwatch();
   // disconnect() lets the batch in hand finish; if it gives up early, wait for that batch here.
   await disconnectQuickly(consumer);

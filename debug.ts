@@ -68,10 +68,14 @@ export async function main(args: string[]): Promise<number> {
   });
   const encoder = new TextEncoder();
   let printed = 0;
+  let unwatch = () => {};
+  let stopping = false;
   try {
     await consumer.connect();
     await consumer.subscribe({ topics: [TOPIC], fromBeginning: false });
-    await consumer.run({
+    // Not awaited: kafkajs's run() includes the group join, which it may retry for minutes,
+    // and a stop signal must not wait for it.
+    consumer.run({
       eachBatch: async ({ batch }) => {
         const lines = batch.messages.map((message) =>
           debugLine(batch.partition, message.key?.toString("utf8") ?? null, message.value) + "\n"
@@ -79,14 +83,18 @@ export async function main(args: string[]): Promise<number> {
         await Deno.stdout.write(encoder.encode(lines.join("")));
         printed += lines.length;
       },
-    });
-    console.error(`debug: reading "${TOPIC}" as group "debug"; Ctrl-C stops`);
-    const unwatch = watchFetches(consumer, STALL_MS, fail);
+    }).then(() => {
+      if (stopping) return;
+      console.error(`debug: reading "${TOPIC}" as group "debug"; Ctrl-C stops`);
+      // From the first join on: a rebalance of the shared group may pause fetches before.
+      unwatch = watchFetches(consumer, STALL_MS, fail);
+    }, (error) => stopping || fail(error));
     await Promise.race([failed, new Promise((resolve) => stop.addEventListener("abort", resolve))]);
-    unwatch();
   } catch (error) {
     throw kafkaError(error, config.brokers, `consuming "${TOPIC}"`);
   } finally {
+    stopping = true;
+    unwatch();
     await disconnectQuickly(consumer);
   }
   if (failure !== undefined) throw kafkaError(failure, config.brokers, `consuming "${TOPIC}"`);
