@@ -3,15 +3,19 @@
  * and no data file changed.
  */
 import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
 import { join } from "node:path";
+import { encodeReport } from "../lib/report.ts";
 import {
   endOffsets,
   type Output,
+  readJson,
   run,
   spawn,
   tempDir,
   testKafka,
   waitCaughtUp,
+  waitFor,
 } from "./harness.ts";
 
 function assertOneLineError(result: Output, pattern: RegExp, status = 1): void {
@@ -167,4 +171,81 @@ Deno.test("consumer and debug refuse a missing topic and do not create it", asyn
   assert.ok(!(await admin.listTopics()).includes("temperatures"), "not auto-created");
   await admin.disconnect();
   assert.deepEqual(await snapshot(dir), {});
+});
+
+Deno.test("bad records are skipped, logged in rejected-N.jsonl, and never counted", async () => {
+  const produced = await run("producer.ts", [
+    "--count",
+    "31",
+    "--delay",
+    "0",
+    "--seed",
+    "5",
+    "--duplicate-rate",
+    "0",
+  ]);
+  assert.equal(produced.code, 0, produced.stderr);
+  const dir = await tempDir();
+  const consumer = spawn("consumer.ts", ["2", "--dir", dir]);
+  await waitCaughtUp(dir, [2]);
+  const before = await readJson(dir, 2) as { offset: number; January: unknown };
+  // January's partition is 2: every kind of bad record, then a good one that still counts.
+  // Random-looking bytes that are certainly no protobuf: field 1 claims 32 bytes, 3 follow.
+  const garbage = new Uint8Array([0x0a, 0x20, 0x9f, 0x17, 0xe4]);
+  const bad: [string, Uint8Array | null, RegExp][] = [
+    ["January", garbage, /^not a Report protobuf/],
+    ["January", new Uint8Array(0), /^empty value$/],
+    ["January", null, /^null value$/],
+    ["January", encodeReport({ date: "1991-02-30", degrees: 1 }), /^impossible date "1991-02-30"/],
+    ["January", encodeReport({ date: "1991-01-05", degrees: NaN }), /^degrees is NaN$/],
+    ["January", encodeReport({ date: "1991-01-06", degrees: Infinity }), /^degrees is Infinity$/],
+    ["March", encodeReport({ date: "1991-01-07", degrees: 1 }), /^key "March" does not match/],
+  ];
+  const producer = testKafka().producer({ allowAutoTopicCreation: false });
+  await producer.connect();
+  await producer.send({
+    topic: "temperatures",
+    messages: [
+      ...bad.map(([key, value]) => ({
+        key,
+        value: value === null ? null : Buffer.from(value),
+        partition: 2,
+      })),
+      {
+        key: "January",
+        value: Buffer.from(encodeReport({ date: "1991-01-08", degrees: 20.5 })),
+        partition: 2,
+      },
+    ],
+  });
+  await producer.disconnect();
+  await waitCaughtUp(dir, [2]);
+  assert.equal((await consumer.stop()).code, 0);
+  const after = await readJson(dir, 2) as { offset: number; January: Record<string, unknown> };
+  assert.equal(after.offset, before.offset + bad.length + 1);
+  assert.deepEqual(after.January["1991"], {
+    count: 1,
+    sum: 20.5,
+    avg: 20.5,
+    start: "1991-01-08",
+    end: "1991-01-08",
+  });
+  const lines = (await Deno.readTextFile(join(dir, "rejected-2.jsonl"))).trim().split("\n");
+  const rejected = lines.map((line) => JSON.parse(line));
+  assert.equal(rejected.length, bad.length);
+  for (const [i, [, value, reason]] of bad.entries()) {
+    assert.equal(rejected[i].partition, 2);
+    assert.equal(rejected[i].offset, before.offset + i);
+    assert.match(rejected[i].reason, reason);
+    assert.equal(rejected[i].value, value === null ? null : Buffer.from(value).toString("base64"));
+  }
+  // A restart neither counts them nor logs them again.
+  const again = spawn("consumer.ts", ["2", "--dir", dir]);
+  await waitFor("the consumer to start", () => /consumer: partitions/.test(again.stderr()));
+  assert.equal((await again.stop()).code, 0);
+  assert.deepEqual(await readJson(dir, 2), after);
+  assert.equal(
+    (await Deno.readTextFile(join(dir, "rejected-2.jsonl"))).trim().split("\n").length,
+    bad.length,
+  );
 });
