@@ -17,22 +17,29 @@ if [ "$old" -gt 0 ]; then
   rm -f "$files"/partition-*.json "$files"/rejected-*.jsonl
 fi
 
+# Each client in a process group of its own: a Ctrl-C in the terminal reaches only this
+# script, which passes it on once. (A second SIGINT makes a client quit without flushing.)
+set -m
 pids=()
 stop() {
-  trap - INT TERM
+  local status=${1:-0}
+  # Ignore the rest: `deno task` passes on the Ctrl-C the terminal already sent this script.
+  trap "" INT TERM
   echo "pipeline: stopping"
   kill -INT "${pids[@]}" 2>/dev/null || true
   wait "${pids[@]}" 2>/dev/null || true
-  deno task plot 2>/dev/null || true
-  exit 0
+  rm -f "$log"
+  deno run --allow-read --allow-write --allow-env plot.ts || true
+  echo "pipeline: stopped; files in $files; the broker keeps running (deno task kafka:stop)"
+  exit "$status"
 }
-trap stop INT TERM
 
 log=$(mktemp "${TMPDIR:-/tmp}/p7-producer.XXXXXX")
+trap stop INT TERM
 deno run --allow-net --allow-env producer.ts "$@" 2> >(tee "$log" >&2) &
 pids+=($!)
 until grep -q 'recreated' "$log"; do
-  kill -0 "${pids[0]}" 2>/dev/null || { echo "error: the producer exited"; exit 1; }
+  kill -0 "${pids[0]}" 2>/dev/null || { echo "pipeline: the producer exited"; stop 1; }
   sleep 0.2
 done
 for partitions in "0 2" "1 3"; do
@@ -44,5 +51,9 @@ echo "pipeline: running; statistics in $files/partition-N.json, chart in $files/
 while true; do
   sleep 10 &
   wait $! || true
+  for pid in "${pids[@]}"; do
+    # A client that quit on its own said why on stderr; the pipeline is incomplete without it.
+    kill -0 "$pid" 2>/dev/null || { echo "pipeline: a client exited"; stop 1; }
+  done
   deno run --allow-read --allow-write --allow-env plot.ts 2>/dev/null || true
 done

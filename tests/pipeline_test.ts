@@ -6,11 +6,14 @@ import assert from "node:assert/strict";
 import { partitionFor } from "../lib/partitioner.ts";
 import { monthOf } from "../lib/report.ts";
 import {
+  BROKERS,
   endOffsets,
   readAll,
   recompute,
+  ROOT,
   run,
   spawn,
+  spawnCommand,
   tempDir,
   waitCaughtUp,
   waitFor,
@@ -133,4 +136,45 @@ Deno.test("debug prints one Python-dict line per new message, nothing else on st
     lines.some((line) => line.endsWith("'degrees': 1000000.0}")),
     "duplicates show as 1000000.0",
   );
+});
+
+Deno.test("./p7 pipeline runs everything, and one Ctrl-C stops it cleanly and exactly", async () => {
+  const dir = await tempDir();
+  // setsid: the pipeline leads a process group, which gets the SIGINT as a terminal's
+  // Ctrl-C would send it.
+  const pipeline = spawnCommand(
+    new Deno.Command("setsid", {
+      args: ["./p7", "pipeline", "--delay", "0.005", "--seed", "8"],
+      cwd: ROOT,
+      env: { KAFKA_BROKERS: BROKERS, P7_FILES: dir, NO_COLOR: "1" },
+      stdout: "piped",
+      stderr: "piped",
+    }),
+  );
+  await waitFor("the pipeline to run", () => /pipeline: running/.test(pipeline.stdout()));
+  await waitFor("every partition to count something", async () => {
+    try {
+      return (await readAll(dir)).every((file) => (file.offset as number) > 10);
+    } catch {
+      return false;
+    }
+  });
+  Deno.kill(-pipeline.process.pid, "SIGINT");
+  const result = await pipeline.done;
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stdout, /pipeline: stopped; files in /);
+  const sent = /producer: sent (\d+) days .* and (\d+) duplicates/.exec(result.stderr);
+  assert.ok(sent, result.stderr);
+  const stopped = [...result.stderr.matchAll(/consumer: stopped .*; (\d+) counted, (\d+) dup/g)];
+  assert.equal(stopped.length, 2, "both consumer processes stopped cleanly");
+  // Days the producer sent after the consumers stopped are counted by the next consumer.
+  const rest = spawn("consumer.ts", ["0", "1", "2", "3", "--dir", dir]);
+  await waitCaughtUp(dir, [0, 1, 2, 3]);
+  const caughtUp = await rest.stop();
+  assert.equal(caughtUp.code, 0, caughtUp.stderr);
+  stopped.push(...caughtUp.stderr.matchAll(/consumer: stopped .*; (\d+) counted, (\d+) dup/g));
+  assert.equal(stopped.reduce((sum, m) => sum + Number(m[1]), 0), Number(sent[1]));
+  assert.equal(stopped.reduce((sum, m) => sum + Number(m[2]), 0), Number(sent[2]));
+  assert.deepEqual(await readAll(dir), await recompute());
+  assert.match(await Deno.readTextFile(`${dir}/month.svg`), /January-1990/);
 });
