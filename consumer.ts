@@ -18,7 +18,7 @@ import {
   statsPath,
   trimRejected,
 } from "./lib/checkpoint.ts";
-import { onStopSignal, runMain } from "./lib/cli.ts";
+import { onStopSignal, runMain, whenAborted } from "./lib/cli.ts";
 import { applyBatch, fixedAssigner, type PartitionState as BatchState } from "./lib/consume.ts";
 import { P7Error } from "./lib/errors.ts";
 import {
@@ -167,8 +167,7 @@ async function consume(
   const unwatch = watchFetches(consumer, STALL_MS, fail);
   let stopping = false;
   consumer.run({ autoCommit: false, eachBatch }).catch((error) => stopping || fail(error));
-  const stopped = new Promise<void>((resolve) => stop.addEventListener("abort", () => resolve()));
-  await Promise.race([stopped, failed.promise]);
+  await Promise.race([whenAborted(stop), failed.promise]);
   stopping = true;
   unwatch();
   // disconnect() lets the batch in hand finish; if it gives up early, wait for that batch here.

@@ -8,7 +8,7 @@
  */
 import { type DashboardConfig, dashboardConfig, type Help } from "./lib/args.ts";
 import { readAllStats, type StatsFile } from "./lib/checkpoint.ts";
-import { onStopSignal, runMain } from "./lib/cli.ts";
+import { onStopSignal, runMain, whenAborted } from "./lib/cli.ts";
 import {
   type Asset,
   changedPartitions,
@@ -352,12 +352,9 @@ export async function main(args: string[]): Promise<number> {
     watchFolder(config.dir, changed, stop),
     watchLag(lag, hub, stop),
   ]);
-  const stopped = new Promise<void>((resolve) =>
-    stop.addEventListener("abort", () => resolve(), { once: true })
-  );
   try {
     // A watcher that fails (the folder became unreadable) ends the server with its error.
-    await Promise.race([stopped, background]);
+    await Promise.race([whenAborted(stop), background]);
   } finally {
     clearInterval(ping);
     hub.close();

@@ -6,7 +6,7 @@
  * @module
  */
 import { type DebugConfig, debugConfig, type Help } from "./lib/args.ts";
-import { onStopSignal, runMain } from "./lib/cli.ts";
+import { onStopSignal, runMain, whenAborted } from "./lib/cli.ts";
 import {
   createKafka,
   disconnectQuickly,
@@ -89,7 +89,7 @@ export async function main(args: string[]): Promise<number> {
       // From the first join on: a rebalance of the shared group may pause fetches before.
       unwatch = watchFetches(consumer, STALL_MS, fail);
     }, (error) => stopping || fail(error));
-    await Promise.race([failed, new Promise((resolve) => stop.addEventListener("abort", resolve))]);
+    await Promise.race([failed, whenAborted(stop)]);
   } catch (error) {
     throw kafkaError(error, config.brokers, `consuming "${TOPIC}"`);
   } finally {

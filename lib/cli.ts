@@ -40,3 +40,14 @@ export function onStopSignal(): AbortSignal {
   Deno.addSignalListener("SIGTERM", handler);
   return controller.signal;
 }
+
+/**
+ * Resolves when `signal` aborts; at once if it already has, since a stop signal may arrive
+ * before anything waits for it (e.g. during the broker connection).
+ */
+export function whenAborted(signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) resolve();
+    else signal.addEventListener("abort", () => resolve(), { once: true });
+  });
+}

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { runChaos, summary } from "./chaos.ts";
 import {
   broker,
+  endOffsets,
   readAll,
   recompute,
   spawn,
@@ -14,6 +15,7 @@ import {
   tempFiles,
   waitCaughtUp,
   waitFor,
+  within,
 } from "./harness.ts";
 
 Deno.test("chaos: 50 random kill -9s and 2 broker restarts, output exact", async () => {
@@ -116,4 +118,35 @@ Deno.test("a consumer restarted after a producer restart refuses the old checkpo
   assert.equal(result.code, 1, result.stderr);
   assert.match(result.stderr, /^error: topic "temperatures" was recreated/m);
   assert.deepEqual(await readAll(dir), before, "the old checkpoints are left as they were");
+});
+
+Deno.test("SIGINT or SIGTERM at any moment: exit 0, whole batches only, a restart is exact", async () => {
+  const producer = spawn("producer.ts", ["--count", "100000", "--delay", "0", "--seed", "27"]);
+  assert.equal((await producer.done).code, 0);
+  const total = (await endOffsets()).reduce((sum, end) => sum + end, 0);
+  let behind = 0;
+  const dir = await tempDir();
+  // From "just started" (still connecting to Kafka) to the middle of the backlog.
+  for (const [i, wait] of [0, 0, 150, 300, 600, 900, 1200].entries()) {
+    const signal = i % 2 === 0 ? "SIGINT" : "SIGTERM";
+    const consumer = spawn("consumer.ts", ["0", "1", "2", "3", "--dir", dir]);
+    await waitFor("the consumer to start", () => /consumer: partitions/.test(consumer.stderr()));
+    await new Promise((resolve) => setTimeout(resolve, wait));
+    const result = await within(20_000, `the consumer to exit on ${signal}`, consumer.stop(signal))
+      .catch((error) => {
+        consumer.process.kill("SIGKILL");
+        throw error;
+      });
+    assert.equal(result.code, 0, `${signal} after ${wait} ms: ${result.stderr}`);
+    assert.match(result.stderr, /consumer: stopped at offsets/);
+    assert.deepEqual(await tempFiles(dir), []);
+    const counted = (await readAll(dir)).reduce((sum, file) => sum + (file.offset as number), 0);
+    if (counted < total) behind++;
+  }
+  assert.ok(behind >= 3, `only ${behind} stops landed before the end of the backlog`);
+  const last = spawn("consumer.ts", ["0", "1", "2", "3", "--dir", dir]);
+  await waitFor("the consumer to start", () => /consumer: partitions/.test(last.stderr()));
+  await waitCaughtUp(dir, [0, 1, 2, 3]);
+  assert.equal((await last.stop()).code, 0);
+  assert.deepEqual(await readAll(dir), await recompute());
 });

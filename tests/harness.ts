@@ -109,6 +109,19 @@ export function spawnCommand(command: Deno.Command): Running {
   };
 }
 
+/** `promise`'s value, or a failure naming `what` after `ms`, so no test waits forever. */
+export async function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Waits until `check` returns a value other than undefined/false, or fails after `ms`. */
 export async function waitFor<T>(
   what: string,
