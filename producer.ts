@@ -1,13 +1,19 @@
-#!/usr/bin/env -S deno run --allow-net --allow-env
+#!/usr/bin/env -S deno run --allow-net --allow-env --allow-read
 /**
- * Recreates topic `temperatures` and streams simulated daily max temperatures into it, one
- * protobuf `Report` per day, keyed and partitioned by month name like the Java client.
+ * Recreates topic `temperatures` and streams daily max temperatures into it, simulated or
+ * replayed from a file of observations, one protobuf `Report` per day, keyed and partitioned
+ * by month name like the Java client.
  *
  * @module
  */
 import type { Message } from "kafkajs";
 import { Buffer } from "node:buffer";
-import { type Help, type ProducerConfig, producerConfig } from "./lib/args.ts";
+import {
+  type Help,
+  type ProducerConfig,
+  producerConfig,
+  type SimulationSource,
+} from "./lib/args.ts";
 import { onStopSignal, runMain } from "./lib/cli.ts";
 import {
   createKafka,
@@ -21,8 +27,9 @@ import {
 } from "./lib/kafka.ts";
 import { useFastVarints } from "./lib/kafkajs_varint.ts";
 import { partitionFor } from "./lib/partitioner.ts";
+import { openReplay, type ReplayItem } from "./lib/replay.ts";
 import { encodeReport, monthOf, MONTHS } from "./lib/report.ts";
-import { generateReports } from "./lib/weather.ts";
+import { type GeneratedReport, generateReports } from "./lib/weather.ts";
 
 /**
  * Messages per send when there is no delay, one request in flight. kafkajs groups a send's
@@ -39,6 +46,36 @@ const MONTH_KEYS = new Map(MONTHS.map((month) => {
   return [month, key] as const;
 }));
 
+/** Simulated days in pages of `size`, the shape a replayed file arrives in. */
+function* simulatedPages(source: SimulationSource, size: number): Generator<GeneratedReport[]> {
+  const reports = generateReports({ seed: source.seed, duplicateRate: source.duplicateRate });
+  while (true) yield Array.from({ length: size }, () => reports.next().value!);
+}
+
+/** Where the days come from, and how the start line describes it. */
+interface Source {
+  pages: AsyncIterator<ReplayItem[]> | Iterator<ReplayItem[]>;
+  about: string;
+}
+
+/**
+ * The pages of days to send. A file is opened and its columns found here, so that one that
+ * cannot be replayed fails before the topic is wiped.
+ */
+async function openSource(config: ProducerConfig, perSend: number): Promise<Source> {
+  const { source } = config;
+  if (source.kind === "simulation") {
+    return { pages: simulatedPages(source, perSend), about: `seed ${source.seed}` };
+  }
+  const { format, pages } = await openReplay(source.path, source);
+  const where = source.where.map(({ column, value }) => `, ${column}=${value}`).join("");
+  return {
+    pages,
+    about: `replaying ${JSON.stringify(source.path)} (${format}, ${source.valueColumn} in ` +
+      `°${source.units}${where})`,
+  };
+}
+
 /** Runs the producer; resolves to the exit status. */
 export async function main(args: string[]): Promise<number> {
   const seed = crypto.getRandomValues(new Uint32Array(1))[0]!;
@@ -47,7 +84,10 @@ export async function main(args: string[]): Promise<number> {
     console.log(config.usage);
     return 0;
   }
+  const { source } = config;
   const stop = onStopSignal();
+  const perSend = config.delay === 0 ? BACKFILL_BATCH : 1;
+  const { pages, about } = await openSource(config, perSend);
   useFastVarints();
   const kafka = createKafka(config.brokers, "p7-producer");
   const admin = kafka.admin();
@@ -55,6 +95,7 @@ export async function main(args: string[]): Promise<number> {
     await admin.connect();
     await recreateTopic(admin, TOPIC, PARTITIONS);
   } catch (error) {
+    await pages.return?.();
     throw kafkaError(error, config.brokers, `recreating topic "${TOPIC}"`);
   } finally {
     await disconnectQuickly(admin);
@@ -67,29 +108,58 @@ export async function main(args: string[]): Promise<number> {
   });
   const run = crypto.randomUUID();
   const headers = { [RUN_HEADER]: Buffer.from(run) };
+  const limit = config.count === Infinity
+    ? (source.kind === "file" ? "every row" : "forever")
+    : `${config.count} days`;
   console.error(
-    `producer: topic "${TOPIC}" recreated with ${PARTITIONS} partitions; seed ${config.seed}, ` +
-      `delay ${config.delay} s, ${config.count === Infinity ? "forever" : `${config.count} days`}`,
+    `producer: topic "${TOPIC}" recreated with ${PARTITIONS} partitions; ${about}, ` +
+      `delay ${config.delay} s, ${limit}`,
   );
   const started = performance.now();
   let days = 0;
   let duplicates = 0;
+  let rejected = 0;
+  let filtered = 0;
   let lastDate = "";
   let lastProgress = started;
+  const progress = () =>
+    source.kind === "file"
+      ? `${days} rows sent (through ${lastDate || "-"}), ${rejected} rejected`
+      : `${days} days sent (through ${lastDate}), ${duplicates} duplicates`;
   try {
     await producer.connect();
-    const reports = generateReports({ seed: config.seed, duplicateRate: config.duplicateRate });
-    const perSend = config.delay === 0 ? BACKFILL_BATCH : 1;
     // In a backfill the next batch is built while the broker answers the one in flight.
     let inFlight = Promise.resolve();
     let built = 0;
-    while (built < config.count && !stop.aborted) {
+    let page: readonly ReplayItem[] = [];
+    let at = 0;
+    let exhausted = false;
+    while (built < config.count && !exhausted && !stop.aborted) {
       const messages: Message[] = [];
       let batchDays = 0;
       let batchDuplicates = 0;
       let batchLastDate = lastDate;
       while (batchDays < perSend && built + batchDays < config.count) {
-        const { report, duplicate } = reports.next().value!;
+        if (at === page.length) {
+          const next = await pages.next();
+          if (next.done) {
+            exhausted = true;
+            break;
+          }
+          [page, at] = [next.value, 0];
+          continue;
+        }
+        const item = page[at++]!;
+        if ("reason" in item) {
+          rejected++;
+          console.error(`producer: skipped line ${item.line}: ${item.reason}`);
+          continue;
+        }
+        if ("filtered" in item) {
+          filtered++;
+          continue;
+        }
+        const { report, duplicate } = item;
         const { key, partition } = MONTH_KEYS.get(monthOf(report.date)!)!;
         messages.push({ key, value: encodeReport(report) as Message["value"], partition, headers });
         if (duplicate) batchDuplicates++;
@@ -98,6 +168,7 @@ export async function main(args: string[]): Promise<number> {
           batchLastDate = report.date;
         }
       }
+      if (messages.length === 0) break;
       built += batchDays;
       await inFlight;
       inFlight = producer.send({ topic: TOPIC, acks: -1, messages }).then(() => {
@@ -110,9 +181,7 @@ export async function main(args: string[]): Promise<number> {
       const now = performance.now();
       if (now - lastProgress >= PROGRESS_MS) {
         lastProgress = now;
-        console.error(
-          `producer: ${days} days sent (through ${lastDate}), ${duplicates} duplicates`,
-        );
+        console.error(`producer: ${progress()}`);
       }
       if (config.delay > 0) {
         await inFlight;
@@ -126,14 +195,19 @@ export async function main(args: string[]): Promise<number> {
   } catch (error) {
     throw kafkaError(error, config.brokers, "sending reports");
   } finally {
+    await pages.return?.();
     await disconnectQuickly(producer);
   }
   const seconds = (performance.now() - started) / 1000;
   const messages = days + duplicates;
+  const sent = source.kind === "file"
+    ? `replayed ${JSON.stringify(source.path)}: ${days} rows accepted and sent (through ` +
+      `${lastDate || "-"}), ${rejected} rejected` +
+      (source.where.length > 0 ? `, ${filtered} left out by --where` : "")
+    : `sent ${days} days (through ${lastDate || "-"}) and ${duplicates} duplicates`;
   console.error(
-    `producer: sent ${days} days (through ${lastDate || "-"}) and ${duplicates} duplicates, ` +
-      `${messages} messages in ${seconds.toFixed(1)} s (${Math.round(messages / seconds)} msg/s)` +
-      (stop.aborted ? "; stopped by signal" : ""),
+    `producer: ${sent}, ${messages} messages in ${seconds.toFixed(1)} s ` +
+      `(${Math.round(messages / seconds)} msg/s)` + (stop.aborted ? "; stopped by signal" : ""),
   );
   return 0;
 }

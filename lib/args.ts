@@ -7,6 +7,7 @@
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { P7Error } from "./errors.ts";
 import { DEFAULT_BROKERS, parseBrokers } from "./kafka.ts";
+import type { ReplayOptions, Units, Where } from "./replay.ts";
 
 /** The environment variables p7 reads. */
 export type Env = Record<string, string | undefined>;
@@ -23,10 +24,24 @@ export interface ProducerConfig {
   brokers: string[];
   /** Seconds between days; 0 sends as fast as the broker takes them. */
   delay: number;
-  /** Days to send, `Infinity` for forever. */
+  /** Days to send, `Infinity` for forever (or the whole file). */
   count: number;
+  /** Where the days come from. */
+  source: SimulationSource | FileSource;
+}
+
+/** Days made up by the seeded weather model, with simulated duplicates. */
+export interface SimulationSource {
+  kind: "simulation";
   seed: number;
   duplicateRate: number;
+}
+
+/** Days read from a file of observations (`--source`). */
+export interface FileSource extends ReplayOptions {
+  kind: "file";
+  path: string;
+  where: Where[];
 }
 
 /** Debug consumer settings. */
@@ -75,13 +90,30 @@ const BROKERS_HELP =
 const DIR_HELP = "  --dir DIR                output folder (default: $P7_FILES, else files)";
 
 export const PRODUCER_USAGE = `Usage: producer [options]
-Recreates topic "temperatures" and streams one daily max-temperature Report per --delay.
+       producer --source FILE --value-column NAME --units C|F [options]
+Recreates topic "temperatures" and streams one daily max-temperature Report per --delay:
+simulated days, or with --source the rows of a file of real observations.
   --delay SECONDS          pause between days (default 0.1; 0 = as fast as possible)
-  --count N                stop after N days (default: forever)
+  --count N                stop after N days (default: forever, or the whole file)
+${BROKERS_HELP}
+  --help                   this text
+Simulation (without --source):
   --seed N                 random seed, 0-4294967295 (default: random, printed)
   --duplicate-rate R       chance of re-sending the previous day, 0-1 (default 0.05)
-${BROKERS_HELP}
-  --help                   this text`;
+Replay (--source; no duplicates are simulated):
+  --source FILE            CSV with a header row (fields may be "quoted"), or JSON Lines
+                           (one object per line) when its first line starts with "{"
+  --date-column NAME       column of the day (default: date); YYYY-MM-DD, YYYY/MM/DD,
+                           YYYY.MM.DD, YYYYMMDD, M/D/YYYY, or an ISO timestamp such as
+                           2012-01-05T08:00:00-08:00 (its date is used as written)
+  --value-column NAME      column of the day's max temperature (required)
+  --units C|F              units of that column (required); sent in °F, 4 decimals
+  --where COLUMN=VALUE     keep only the rows whose COLUMN is VALUE (e.g. a station);
+                           repeat it to require several; other rows are left out
+  The file is read as a stream. Each day must come after the last one sent: a row that is
+  malformed, lacks a value, holds an impossible date or number, or is out of date order
+  (repeated or earlier) is reported on stderr with its line number and skipped, never
+  reordered. The run ends with a count of the rows sent and rejected.`;
 
 export const DEBUG_USAGE = `Usage: debug [options]
 Prints every new message of "temperatures" (consumer group "debug") as a Python dict.
@@ -115,7 +147,7 @@ ${DIR_HELP}
 ${BROKERS_HELP}
   --help                   this text`;
 
-type Values = Record<string, string | boolean | undefined>;
+type Values = Record<string, string | boolean | string[] | undefined>;
 
 function parse(
   args: string[],
@@ -185,10 +217,15 @@ function dir(values: Values, env: Env): string {
 }
 
 /**
- * The producer's config from its arguments and environment.
+ * The producer's config from its arguments and environment: simulated days, or with
+ * `--source` a file to replay. Whether the file can be read is checked later.
  *
  * @param randomSeed the seed used when `--seed` is absent.
- * @throws {P7Error} `USAGE` for an unknown flag or a bad value.
+ * @throws {P7Error} `USAGE` for an unknown flag, a bad value, or a flag of the other source.
+ * @example
+ * ```ts
+ * producerConfig(["--source", "w.csv", "--value-column", "temp_max", "--units", "C"], {}, 1);
+ * ```
  */
 export function producerConfig(
   args: string[],
@@ -200,6 +237,11 @@ export function producerConfig(
     count: { type: "string" },
     seed: { type: "string" },
     "duplicate-rate": { type: "string" },
+    source: { type: "string" },
+    "date-column": { type: "string" },
+    "value-column": { type: "string" },
+    units: { type: "string" },
+    where: { type: "string", multiple: true },
     brokers: { type: "string" },
   }, false);
   if (values.help) return { kind: "help", usage: PRODUCER_USAGE };
@@ -211,13 +253,69 @@ export function producerConfig(
     count: text("count") === undefined
       ? Infinity
       : parseInteger("--count", text("count")!, 1, Number.MAX_SAFE_INTEGER),
-    seed: text("seed") === undefined
-      ? randomSeed
-      : parseInteger("--seed", text("seed")!, 0, 2 ** 32 - 1),
-    duplicateRate: text("duplicate-rate") === undefined
-      ? 0.05
-      : parseNumber("duplicate-rate", text("duplicate-rate")!, 0, 1),
+    source: text("source") === undefined
+      ? simulationSource(values, randomSeed)
+      : fileSource(values, text("source")!),
   };
+}
+
+const SIMULATION_FLAGS = ["seed", "duplicate-rate"];
+const REPLAY_FLAGS = ["date-column", "value-column", "units", "where"];
+
+function simulationSource(values: Values, randomSeed: number): SimulationSource {
+  const replayFlag = REPLAY_FLAGS.find((flag) => values[flag] !== undefined);
+  if (replayFlag) throw new P7Error("USAGE", `--${replayFlag} needs --source FILE`);
+  const seed = values.seed as string | undefined;
+  const rate = values["duplicate-rate"] as string | undefined;
+  return {
+    kind: "simulation",
+    seed: seed === undefined ? randomSeed : parseInteger("--seed", seed, 0, 2 ** 32 - 1),
+    duplicateRate: rate === undefined ? 0.05 : parseNumber("duplicate-rate", rate, 0, 1),
+  };
+}
+
+function fileSource(values: Values, path: string): FileSource {
+  const simulationFlag = SIMULATION_FLAGS.find((flag) => values[flag] !== undefined);
+  if (simulationFlag) {
+    throw new P7Error("USAGE", `--${simulationFlag} is for simulated days, not with --source`);
+  }
+  if (path === "") throw new P7Error("USAGE", "--source is empty");
+  const column = (flag: string, fallback?: string): string => {
+    const name = (values[flag] as string | undefined)?.trim() ?? fallback;
+    if (name === undefined) throw new P7Error("USAGE", `--source needs --${flag}`);
+    if (name === "") throw new P7Error("USAGE", `--${flag} is empty`);
+    return name;
+  };
+  const units = (values.units as string | undefined)?.trim().toUpperCase();
+  if (units === undefined) throw new P7Error("USAGE", "--source needs --units C or F");
+  if (units !== "C" && units !== "F") {
+    throw new P7Error("USAGE", `--units ${JSON.stringify(values.units)} is not C or F`);
+  }
+  return {
+    kind: "file",
+    path,
+    dateColumn: column("date-column", "date"),
+    valueColumn: column("value-column"),
+    units: units as Units,
+    where: parseWhere((values.where ?? []) as string[]),
+  };
+}
+
+/** `--where COLUMN=VALUE` flags, split at the first `=`; a column may be named once. */
+function parseWhere(flags: string[]): Where[] {
+  const where = flags.map((flag) => {
+    const equals = flag.indexOf("=");
+    const column = flag.slice(0, equals).trim();
+    if (equals === -1 || column === "") {
+      throw new P7Error("USAGE", `--where ${JSON.stringify(flag)} is not COLUMN=VALUE`);
+    }
+    return { column, value: flag.slice(equals + 1).trim() };
+  });
+  const repeated = where.find((w, i) => where.findIndex((o) => o.column === w.column) !== i);
+  if (repeated) {
+    throw new P7Error("USAGE", `--where names column ${JSON.stringify(repeated.column)} twice`);
+  }
+  return where;
 }
 
 /** The debug consumer's config. */

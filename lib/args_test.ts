@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { dashboardConfig, statusConfig } from "./args.ts";
+import { dashboardConfig, producerConfig, statusConfig } from "./args.ts";
 import { P7Error } from "./errors.ts";
 
 function usageError(run: () => unknown, message: string): void {
@@ -46,4 +46,114 @@ Deno.test("statusConfig: a lag of at most 1000 is healthy by default", () => {
   assert.equal((statusConfig(["--max-lag", "0"], {}) as { maxLag: number }).maxLag, 0);
   usageError(() => statusConfig(["--max-lag", "many"], {}), '--max-lag "many" is not an integer');
   usageError(() => statusConfig(["--dir", ""], {}), "--dir is empty");
+});
+
+Deno.test("producerConfig: simulated days by default, with their own flags", () => {
+  assert.deepEqual(producerConfig([], {}, 77), {
+    kind: "producer",
+    brokers: ["localhost:9092"],
+    delay: 0.1,
+    count: Infinity,
+    source: { kind: "simulation", seed: 77, duplicateRate: 0.05 },
+  });
+  assert.deepEqual(
+    producerConfig(["--seed", "5", "--duplicate-rate", "0", "--count", "9", "--delay", "0"], {}, 1),
+    {
+      kind: "producer",
+      brokers: ["localhost:9092"],
+      delay: 0,
+      count: 9,
+      source: { kind: "simulation", seed: 5, duplicateRate: 0 },
+    },
+  );
+  for (const flag of ["--date-column=day", "--value-column=t", "--units=C", "--where=a=b"]) {
+    usageError(() => producerConfig([flag], {}, 1), `${flag.split("=")[0]} needs --source FILE`);
+  }
+});
+
+Deno.test("producerConfig: --source replays a file, with columns, units and filters", () => {
+  const source = ["--source", "w.csv", "--value-column", "temp_max", "--units", "C"];
+  assert.deepEqual(producerConfig([...source, "--delay", "0"], {}, 1), {
+    kind: "producer",
+    brokers: ["localhost:9092"],
+    delay: 0,
+    count: Infinity,
+    source: {
+      kind: "file",
+      path: "w.csv",
+      dateColumn: "date",
+      valueColumn: "temp_max",
+      units: "C",
+      where: [],
+    },
+  });
+  const config = producerConfig(
+    [
+      "--source=w.csv",
+      "--date-column",
+      "DATE",
+      "--value-column=TMAX",
+      "--units=f",
+      "--where",
+      "location=New York",
+      "--where=element = TMAX",
+      "--where=flag=",
+      "--count=10",
+    ],
+    {},
+    1,
+  );
+  assert.deepEqual(config, {
+    kind: "producer",
+    brokers: ["localhost:9092"],
+    delay: 0.1,
+    count: 10,
+    source: {
+      kind: "file",
+      path: "w.csv",
+      dateColumn: "DATE",
+      valueColumn: "TMAX",
+      units: "F",
+      where: [
+        { column: "location", value: "New York" },
+        { column: "element", value: "TMAX" },
+        { column: "flag", value: "" },
+      ],
+    },
+  });
+});
+
+Deno.test("producerConfig: --source without its columns, or with simulation flags, is refused", () => {
+  const source = ["--source", "w.csv", "--value-column", "temp_max", "--units", "C"];
+  usageError(
+    () => producerConfig([...source, "--seed", "1"], {}, 1),
+    "--seed is for simulated days, not with --source",
+  );
+  usageError(
+    () => producerConfig([...source, "--duplicate-rate", "0"], {}, 1),
+    "--duplicate-rate is for simulated days, not with --source",
+  );
+  usageError(
+    () => producerConfig(["--source", "w.csv", "--units", "C"], {}, 1),
+    "--source needs --value-column",
+  );
+  usageError(
+    () => producerConfig(["--source", "w.csv", "--value-column", "t"], {}, 1),
+    "--source needs --units C or F",
+  );
+  usageError(() => producerConfig([...source, "--units", "K"], {}, 1), '--units "K" is not C or F');
+  usageError(() => producerConfig([...source, "--date-column="], {}, 1), "--date-column is empty");
+  usageError(() => producerConfig(["--source=", "--units=C"], {}, 1), "--source is empty");
+  usageError(
+    () => producerConfig([...source, "--where", "location"], {}, 1),
+    '--where "location" is not COLUMN=VALUE',
+  );
+  usageError(
+    () => producerConfig([...source, "--where", "=x"], {}, 1),
+    '--where "=x" is not COLUMN=VALUE',
+  );
+  usageError(
+    () => producerConfig([...source, "--where", "a=1", "--where", "a=2"], {}, 1),
+    '--where names column "a" twice',
+  );
 });
