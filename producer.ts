@@ -139,7 +139,8 @@ export async function main(args: string[]): Promise<number> {
       let batchDays = 0;
       let batchDuplicates = 0;
       let batchLastDate = lastDate;
-      while (batchDays < perSend && built + batchDays < config.count) {
+      // Checking the signal here too lets a stop end a long run of rejected rows.
+      while (batchDays < perSend && built + batchDays < config.count && !stop.aborted) {
         if (at === page.length) {
           const next = await pages.next();
           if (next.done) {

@@ -94,26 +94,30 @@ export const PRODUCER_USAGE = `Usage: producer [options]
 Recreates topic "temperatures" and streams one daily max-temperature Report per --delay:
 simulated days, or with --source the rows of a file of real observations.
   --delay SECONDS          pause between days (default 0.1; 0 = as fast as possible)
-  --count N                stop after N days (default: forever, or the whole file)
+  --count N                stop once N days are sent (default: forever, or the whole file)
 ${BROKERS_HELP}
   --help                   this text
 Simulation (without --source):
   --seed N                 random seed, 0-4294967295 (default: random, printed)
   --duplicate-rate R       chance of re-sending the previous day, 0-1 (default 0.05)
 Replay (--source; no duplicates are simulated):
-  --source FILE            CSV with a header row (fields may be "quoted"), or JSON Lines
-                           (one object per line) when its first line starts with "{"
-  --date-column NAME       column of the day (default: date); YYYY-MM-DD, YYYY/MM/DD,
+  --source FILE            CSV with a header row (comma-separated, fields may be "quoted",
+                           one record per line), or JSON Lines (one object per line, the
+                           first one's keys are the columns) when its first line starts
+                           with "{"
+  --date-column NAME       column of the day (default: date): YYYY-MM-DD, YYYY/MM/DD,
                            YYYY.MM.DD, YYYYMMDD, M/D/YYYY, or an ISO timestamp such as
                            2012-01-05T08:00:00-08:00 (its date is used as written)
   --value-column NAME      column of the day's max temperature (required)
   --units C|F              units of that column (required); sent in °F, 4 decimals
   --where COLUMN=VALUE     keep only the rows whose COLUMN is VALUE (e.g. a station);
                            repeat it to require several; other rows are left out
-  The file is read as a stream. Each day must come after the last one sent: a row that is
-  malformed, lacks a value, holds an impossible date or number, or is out of date order
-  (repeated or earlier) is reported on stderr with its line number and skipped, never
-  reordered. The run ends with a count of the rows sent and rejected.`;
+  A file that cannot be read or lacks a column is an error before the topic is touched.
+  The file is read as a stream; blank lines are passed over. Each day must come after the
+  last one sent: a row that is malformed, lacks a value, holds an impossible date or a
+  number that is not finite, or is out of date order (repeated or earlier) is reported on
+  stderr with its line number and skipped, never reordered. The run ends with a count of
+  the rows sent, rejected and left out.`;
 
 export const DEBUG_USAGE = `Usage: debug [options]
 Prints every new message of "temperatures" (consumer group "debug") as a Python dict.

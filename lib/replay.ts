@@ -230,12 +230,11 @@ export interface Layout {
 /** The report of a row from its date and temperature as found, or why there is none. */
 function toReport(options: ReplayOptions, date: unknown, value: unknown): Report | Invalid {
   const { dateColumn, valueColumn } = options;
-  if (date === undefined || date === null || String(date).trim() === "") {
-    return invalid(`${dateColumn} is missing`);
-  }
+  if (date === undefined || date === null) return invalid(`${dateColumn} is missing`);
   if (typeof date !== "string" && typeof date !== "number") {
     return invalid(`${dateColumn} ${JSON.stringify(date)} is not a date`);
   }
+  if (typeof date === "string" && date.trim() === "") return invalid(`${dateColumn} is missing`);
   const day = normalizeDate(String(date));
   if (isInvalid(day)) return invalid(`${dateColumn} ${day.reason}`);
   let reading: number | Invalid;
