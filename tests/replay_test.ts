@@ -341,7 +341,7 @@ Deno.test("source flags and simulation flags do not mix: usage errors", async ()
   }
 });
 
-Deno.test("bench:replay runs on a small generated file and reports flat memory", async () => {
+Deno.test("bench:replay runs end to end on a small generated file", async () => {
   const result = await run("bench/replay.ts", ["--rows", "20000"]);
   assert.equal(result.code, 0, result.stderr);
   assert.match(result.stdout, /^replay: wrote 20,000 rows \(1 station, 0 MiB\)/);
