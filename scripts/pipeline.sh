@@ -36,7 +36,7 @@ stop() {
 
 log=$(mktemp "${TMPDIR:-/tmp}/p7-producer.XXXXXX")
 trap stop INT TERM
-deno run --allow-net --allow-env producer.ts "$@" 2> >(tee "$log" >&2) &
+deno run --allow-net --allow-env --allow-read producer.ts "$@" 2> >(tee "$log" >&2) &
 pids+=($!)
 until grep -q 'recreated' "$log"; do
   kill -0 "${pids[0]}" 2>/dev/null || { echo "pipeline: the producer exited"; stop 1; }

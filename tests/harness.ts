@@ -77,9 +77,25 @@ async function collect(stream: ReadableStream<Uint8Array>, sink: string[]): Prom
   for await (const chunk of stream.pipeThrough(new TextDecoderStream())) sink.push(chunk);
 }
 
-/** Starts an entry script and returns at once. */
+/**
+ * Starts an entry script and returns at once. Its `stop` with SIGINT or SIGTERM first waits
+ * (up to 30 s) for the script's first line on stderr, which each prints once its stop handler
+ * is in place: a signal before that ends the script with 130, as it would any program.
+ */
 export function spawn(script: string, args: string[], options: RunOptions = {}): Running {
-  return spawnCommand(command(script, args, { ...options, stdin: undefined }));
+  const running = spawnCommand(command(script, args, { ...options, stdin: undefined }));
+  const stop = running.stop;
+  running.stop = async (signal: Deno.Signal = "SIGINT") => {
+    if (signal !== "SIGKILL") {
+      const started = Promise.race([
+        waitFor("the script's first line on stderr", () => running.stderr() !== "", 30_000),
+        running.done,
+      ]);
+      await started.catch(() => {});
+    }
+    return stop(signal);
+  };
+  return running;
 }
 
 /** Starts a command made with `stdout: "piped", stderr: "piped"`; returns at once. */

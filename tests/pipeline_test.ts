@@ -169,6 +169,7 @@ Deno.test("./p7 pipeline runs everything, and one Ctrl-C stops it cleanly and ex
   assert.equal(stopped.length, 2, "both consumer processes stopped cleanly");
   // Days the producer sent after the consumers stopped are counted by the next consumer.
   const rest = spawn("consumer.ts", ["0", "1", "2", "3", "--dir", dir]);
+  await waitFor("the consumer to start", () => /consumer: partitions/.test(rest.stderr()));
   await waitCaughtUp(dir, [0, 1, 2, 3]);
   const caughtUp = await rest.stop();
   assert.equal(caughtUp.code, 0, caughtUp.stderr);
