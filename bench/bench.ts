@@ -1,0 +1,349 @@
+#!/usr/bin/env -S deno run --allow-all
+/**
+ * The benchmark: on one broker, Kafka's own Java perf tools (the ceiling), p7's producer in
+ * a backfill, p7's consumer on all four partitions from offset 0 with its checkpoints, and
+ * the consumer's logic alone; then a table and the summary line
+ * `bench: producer P msg/s (A% of java), consumer C msg/s (B% of java), logic L msg/s`.
+ *
+ * `deno task bench [--count N]` runs it on a private broker of its own. It recreates the
+ * topics it uses, so it refuses to run without one (`P7_TEST_BROKERS`).
+ *
+ * @module
+ */
+import type { Admin } from "kafkajs";
+import { parseArgs } from "node:util";
+import { basename, dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseInteger } from "../lib/args.ts";
+import { runMain } from "../lib/cli.ts";
+import { P7Error } from "../lib/errors.ts";
+import {
+  createKafka,
+  disconnectQuickly,
+  PARTITIONS,
+  recreateTopic,
+  TOPIC,
+  topicOffsets,
+} from "../lib/kafka.ts";
+import { encodeReport } from "../lib/report.ts";
+import {
+  consumerCommand,
+  parseConsumerOutput,
+  parseProducerOutput,
+  producerCommand,
+  type ToolOptions,
+  toolsVersion,
+} from "./java.ts";
+import { runLogic } from "./logic.ts";
+import { type Finished, measure } from "./measure.ts";
+import { formatTable, rate, type Row, summaryLine } from "./table.ts";
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const JAVA_TOPIC = "p7-bench-java";
+const SEED = 1;
+/** The generator's dates reach year 9999 after about 2.92 million days. */
+const MAX_DAYS = 2_900_000;
+
+export const BENCH_USAGE = `Usage: bench [options]
+Kafka's Java perf tools, then p7's producer, consumer and logic, on the broker in
+$P7_TEST_BROKERS (deno task bench starts a private one); prints a table and a summary line.
+  --count N                days the producer backfills (default 1000000, at most ${MAX_DAYS})
+  --help                   this text`;
+
+/** Benchmark settings. */
+export interface BenchConfig {
+  kind: "bench";
+  broker: string;
+  count: number;
+}
+
+/**
+ * Reads the flags and the broker.
+ *
+ * @throws {P7Error} `USAGE` for a bad flag, or when no private broker is named.
+ */
+export function benchConfig(
+  args: string[],
+  env: Record<string, string | undefined>,
+): BenchConfig | { kind: "help"; usage: string } {
+  let values: { count?: string; help?: boolean };
+  try {
+    ({ values } = parseArgs({
+      args,
+      options: { count: { type: "string" }, help: { type: "boolean" } },
+    }));
+  } catch (error) {
+    throw new P7Error("USAGE", `${(error as Error).message}\n${BENCH_USAGE}`);
+  }
+  if (values.help) return { kind: "help", usage: BENCH_USAGE };
+  const broker = env.P7_TEST_BROKERS?.split(",")[0];
+  if (!broker) {
+    throw new P7Error(
+      "USAGE",
+      "no private broker: run `deno task bench`, which starts one (the bench recreates topics)",
+    );
+  }
+  const count = values.count === undefined
+    ? 1_000_000
+    : parseInteger("--count", values.count, 1, MAX_DAYS);
+  return { kind: "bench", broker, count };
+}
+
+function log(line: string): void {
+  console.error(`bench: ${line}`);
+}
+
+/** A command that failed: its name, status and the last lines it printed. */
+function failed(what: string, run: Finished): P7Error {
+  const lines = (run.stderr + run.stdout).trim().split("\n").slice(-5).join(" / ");
+  return new P7Error("INPUT", `${what} exited with status ${run.code}: ${lines}`);
+}
+
+/** `deno run` arguments of a deno.json task, so the bench runs a script as its task does. */
+async function taskArgs(task: string): Promise<string[]> {
+  const tasks = JSON.parse(await Deno.readTextFile(join(ROOT, "deno.json"))).tasks ?? {};
+  const words = String(tasks[task] ?? "").split(/\s+/);
+  if (words[0] !== "deno" || words[1] !== "run") {
+    throw new P7Error("INPUT", `deno.json task "${task}" is not a "deno run" command`);
+  }
+  return words.slice(1);
+}
+
+async function hasTask(task: string): Promise<boolean> {
+  const tasks = JSON.parse(await Deno.readTextFile(join(ROOT, "deno.json"))).tasks ?? {};
+  return task in tasks;
+}
+
+/** The classpath of Kafka's perf tools and their release, fetched by kafka.sh when missing. */
+async function javaTools(): Promise<{ classpath: string; version: string }> {
+  const run = await (await measure("bash", [join(ROOT, "kafka/kafka.sh"), "tools"])).done;
+  if (run.code !== 0) throw failed("kafka.sh tools", run);
+  const classpath = run.stdout.trim();
+  const names: string[] = [];
+  for await (const entry of Deno.readDir(dirname(classpath))) names.push(entry.name);
+  const version = toolsVersion(names);
+  if (version === undefined) throw new P7Error("INPUT", `no kafka-tools jar in ${classpath}`);
+  return { classpath, version };
+}
+
+async function withAdmin<T>(broker: string, work: (admin: Admin) => Promise<T>): Promise<T> {
+  const admin = createKafka([broker], "p7-bench").admin();
+  await admin.connect();
+  try {
+    return await work(admin);
+  } finally {
+    await disconnectQuickly(admin);
+  }
+}
+
+/** Runs a Java perf tool to its end and reads its result. */
+async function javaRun(
+  name: string,
+  args: string[],
+  parse: (text: string) => { messages: number; rate: number },
+): Promise<Row> {
+  const run = await (await measure("java", args)).done;
+  if (run.code !== 0) throw failed(name, run);
+  const { messages, rate } = parse(run.stdout);
+  return {
+    name,
+    messages,
+    seconds: messages / rate,
+    peakRss: run.peakRss,
+    cpuSeconds: run.cpuSeconds,
+  };
+}
+
+/** p7's producer backfilling `count` days; the rate is the one it reports. */
+async function producerRun(
+  config: BenchConfig,
+): Promise<Row & { days: number; duplicates: number }> {
+  const args = [...await taskArgs("producer"), "--delay", "0", "--count", String(config.count)];
+  args.push("--seed", String(SEED));
+  const run = await (await measure(Deno.execPath(), args, {
+    cwd: ROOT,
+    env: { KAFKA_BROKERS: config.broker, NO_COLOR: "1" },
+  })).done;
+  if (run.code !== 0) throw failed("producer", run);
+  const match =
+    /sent (\d+) days .* and (\d+) duplicates, (\d+) messages in [\d.]+ s \((\d+) msg\/s\)/
+      .exec(run.stderr);
+  if (!match) throw failed("producer printed no summary; it", run);
+  const messages = Number(match[3]);
+  return {
+    name: "p7 producer (--delay 0)",
+    messages,
+    seconds: messages / Number(match[4]),
+    peakRss: run.peakRss,
+    cpuSeconds: run.cpuSeconds,
+    days: Number(match[1]),
+    duplicates: Number(match[2]),
+  };
+}
+
+/** The `offset` of a partition file, read from its first bytes only; 0 while it is missing. */
+async function fileOffset(path: string): Promise<number> {
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return 0;
+    throw error;
+  }
+  try {
+    const head = new Uint8Array(256);
+    const read = await file.read(head) ?? 0;
+    const match = /"offset":\s*(\d+)/.exec(new TextDecoder().decode(head.subarray(0, read)));
+    return match ? Number(match[1]) : 0;
+  } finally {
+    file.close();
+  }
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * p7's consumer on all partitions, from its start line (connected to Kafka, files ready) until
+ * every checkpoint file holds the end offset; memory and CPU are read at that moment. Then it
+ * is stopped, must exit 0 and must have counted exactly what the producer sent.
+ */
+async function consumerRun(
+  config: BenchConfig,
+  sent: { days: number; duplicates: number },
+): Promise<Row> {
+  const ends = await withAdmin(config.broker, (admin) => topicOffsets(admin, TOPIC));
+  const messages = ends.reduce((sum, { high }) => sum + high, 0);
+  const dir = await Deno.makeTempDir({ prefix: "p7-bench-" });
+  const partitions = ends.map(({ partition }) => String(partition));
+  const args = [...await taskArgs("consumer"), ...partitions, "--dir", dir];
+  const consumer = await measure(Deno.execPath(), args, {
+    cwd: ROOT,
+    env: { KAFKA_BROKERS: config.broker, NO_COLOR: "1" },
+  });
+  try {
+    const deadline = Date.now() + Math.max(120_000, messages / 5);
+    const check = () => {
+      if (Date.now() > deadline) {
+        throw new P7Error("INPUT", "the consumer did not catch up in time");
+      }
+    };
+    while (!consumer.stderr().includes("consumer: partitions")) {
+      check();
+      await sleep(5);
+    }
+    const started = performance.now();
+    for (const { partition, high } of ends) {
+      while (await fileOffset(join(dir, `partition-${partition}.json`)) < high) {
+        check();
+        await sleep(10);
+      }
+    }
+    const seconds = (performance.now() - started) / 1000;
+    const usage = await consumer.usage();
+    const run = await consumer.stop("SIGINT");
+    if (run.code !== 0) throw failed("consumer", run);
+    const said = [...run.stderr.matchAll(/\d+ counted, \d+ duplicates, \d+ rejected/g)].at(-1)?.[0];
+    const expected = `${sent.days} counted, ${sent.duplicates} duplicates, 0 rejected`;
+    if (said !== expected) {
+      throw new P7Error("INPUT", `the consumer said "${said}" at the end, expected "${expected}"`);
+    }
+    return { name: "p7 consumer (4 partitions, checkpoints)", messages, seconds, ...usage };
+  } finally {
+    await consumer.stop("SIGKILL");
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/** The consumer's logic alone, after a short warm-up as a running consumer has had. */
+function logicRun(count: number): Row {
+  runLogic(Math.min(count, 50_000), SEED + 1);
+  const { messages, seconds } = runLogic(count, SEED);
+  return { name: "p7 logic (decode + stats, no Kafka)", messages, seconds };
+}
+
+/**
+ * The replay memory benchmark, when the project has one, as it prints itself: a file of ten
+ * rows per backfilled day (10 million at the default count).
+ */
+async function replaySection(count: number): Promise<string> {
+  if (!(await hasTask("bench:replay"))) {
+    return "replay: skipped (no `bench:replay` task in deno.json)";
+  }
+  log("replay (deno task bench:replay)");
+  const run =
+    await (await measure(Deno.execPath(), ["task", "bench:replay", "--rows", String(count * 10)], {
+      cwd: ROOT,
+      env: { NO_COLOR: "1" },
+    })).done;
+  const lines = (run.stdout.trim() || run.stderr.trim()).split("\n").slice(-12);
+  const peak = run.peakRss === undefined ? "" : ` (deno task: peak RSS ${run.peakRss >> 20} MB)`;
+  return [`replay (deno task bench:replay, exit ${run.code})${peak}:`, ...lines].join("\n");
+}
+
+function brokerVersion(): string {
+  const fromEnv = Deno.env.get("KAFKA_VERSION");
+  if (fromEnv) return fromEnv;
+  const pom = Deno.readTextFileSync(join(ROOT, "kafka/pom.xml"));
+  return /<kafka\.version>(.*)<\/kafka\.version>/.exec(pom)?.[1] ?? "?";
+}
+
+/** Runs the benchmark; resolves to the exit status. */
+export async function main(args: string[]): Promise<number> {
+  const config = benchConfig(args, Deno.env.toObject());
+  if (config.kind === "help") {
+    console.log(config.usage);
+    return 0;
+  }
+  const recordSize = encodeReport({ date: "2000-01-01", degrees: 12.3456 }).length;
+  log("fetching Kafka's perf tools (kafka.sh tools)");
+  const tools = await javaTools();
+  const options: ToolOptions = {
+    classpath: tools.classpath,
+    broker: config.broker,
+    topic: JAVA_TOPIC,
+    messages: config.count,
+    version: tools.version,
+  };
+  await withAdmin(config.broker, (admin) => recreateTopic(admin, JAVA_TOPIC, PARTITIONS));
+  log(`java producer: ${config.count} records of ${recordSize} bytes`);
+  const javaProducer = await javaRun(
+    "java ProducerPerformance (acks=all)",
+    producerCommand(options, recordSize).args,
+    parseProducerOutput,
+  );
+  log("java consumer");
+  const javaConsumer = await javaRun(
+    "java ConsumerPerformance",
+    consumerCommand(options).args,
+    parseConsumerOutput,
+  );
+  await withAdmin(config.broker, (admin) => admin.deleteTopics({ topics: [JAVA_TOPIC] }));
+  log(`p7 producer: ${config.count} days`);
+  const producer = await producerRun(config);
+  log("p7 consumer");
+  const consumer = await consumerRun(config, producer);
+  log("p7 logic");
+  const logic = logicRun(config.count);
+  const replay = await replaySection(config.count);
+  producer.javaRate = rate(javaProducer);
+  consumer.javaRate = rate(javaConsumer);
+  console.log(
+    `Kafka ${brokerVersion()} broker, perf tools ${tools.version} (${
+      basename(dirname(tools.classpath))
+    }), ` +
+      `Deno ${Deno.version.deno}, ${navigator.hardwareConcurrency} CPUs; ${config.count} days, ` +
+      `records of ${recordSize} bytes, ${PARTITIONS} partitions`,
+  );
+  console.log(formatTable([javaProducer, producer, javaConsumer, consumer, logic]));
+  console.log(replay);
+  console.log(summaryLine({
+    producer: rate(producer),
+    javaProducer: rate(javaProducer),
+    consumer: rate(consumer),
+    javaConsumer: rate(javaConsumer),
+    logic: rate(logic),
+  }));
+  return 0;
+}
+
+if (import.meta.main) await runMain(() => main(Deno.args));

@@ -1,0 +1,23 @@
+/**
+ * The benchmark still works end to end (a tiny run; speed targets are the bench's, never a
+ * test's): Java's perf tools, p7's producer, consumer and logic on the test broker.
+ */
+import assert from "node:assert/strict";
+import { BROKERS, run } from "./harness.ts";
+
+Deno.test("a tiny bench prints the table and the summary line", async () => {
+  const result = await run("bench/bench.ts", ["--count", "20000"], {
+    env: { P7_TEST_BROKERS: BROKERS },
+  });
+  assert.equal(result.code, 0, result.stderr);
+  for (const name of ["java ProducerPerformance", "p7 producer", "java ConsumerPerformance"]) {
+    assert.match(result.stdout, new RegExp(`\\| ${name}`));
+  }
+  assert.match(result.stdout, /replay: 200000 rows read/);
+  const summary = result.stdout.trim().split("\n").at(-1)!;
+  const m =
+    /^bench: producer (\d+) msg\/s \((\d+)% of java\), consumer (\d+) msg\/s \((\d+)% of java\), logic (\d+) msg\/s$/
+      .exec(summary);
+  assert.ok(m, summary);
+  for (const value of m.slice(1)) assert.ok(Number(value) > 0, summary);
+});
