@@ -15,6 +15,7 @@ import {
   tempFiles,
   waitCaughtUp,
   waitFor,
+  waitOffsets,
   within,
 } from "./harness.ts";
 
@@ -34,13 +35,7 @@ Deno.test("a broker down past the retry budget: clients exit 1 clearly, a restar
   await waitFor("the producer to recreate the topic", () => /recreated/.test(producer.stderr()));
   const dir = await tempDir();
   const consumer = spawn("consumer.ts", ["0", "1", "2", "3", "--dir", dir]);
-  await waitFor("some progress", async () => {
-    try {
-      return (await readAll(dir)).some((file) => (file.offset as number) > 50);
-    } catch {
-      return false;
-    }
-  });
+  await waitOffsets(dir, "some progress", (offsets) => offsets.some((offset) => offset > 50));
   await broker("stop");
   try {
     const [produced, consumed] = await Promise.all([producer.done, consumer.done]);
@@ -81,13 +76,7 @@ Deno.test("a producer restart under a running consumer is noticed, not mixed in"
   await waitFor("the producer to recreate the topic", () => /recreated/.test(first.stderr()));
   const dir = await tempDir();
   const consumer = spawn("consumer.ts", ["0", "1", "2", "3", "--dir", dir]);
-  await waitFor("some progress", async () => {
-    try {
-      return (await readAll(dir)).every((file) => (file.offset as number) > 20);
-    } catch {
-      return false;
-    }
-  });
+  await waitOffsets(dir, "some progress", (offsets) => offsets.every((offset) => offset > 20));
   await first.stop("SIGKILL");
   const before = await readAll(dir);
   const second = spawn("producer.ts", ["--count", "3000", "--delay", "0.001", "--seed", "24"]);

@@ -153,6 +153,24 @@ export async function waitFor<T>(
   }
 }
 
+/**
+ * Waits until the checkpoint offsets in `dir` (all four files, by partition) satisfy `check`;
+ * files not written yet, or caught mid-rename, just mean "not yet".
+ */
+export function waitOffsets(
+  dir: string,
+  what: string,
+  check: (offsets: number[]) => boolean,
+): Promise<true> {
+  return waitFor(what, async () => {
+    try {
+      return check((await readAll(dir)).map((file) => file.offset as number)) || undefined;
+    } catch {
+      return undefined;
+    }
+  });
+}
+
 /** A fresh, empty output folder for a test. */
 export function tempDir(): Promise<string> {
   return Deno.makeTempDir({ prefix: "p7-test-" });

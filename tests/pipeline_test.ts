@@ -17,6 +17,7 @@ import {
   tempDir,
   waitCaughtUp,
   waitFor,
+  waitOffsets,
 } from "./harness.ts";
 
 const DAYS = 3000;
@@ -73,13 +74,7 @@ Deno.test("a consumer stopped halfway and restarted counts everything exactly on
   const dir = await tempDir();
   await waitFor("the producer to recreate the topic", () => /recreated/.test(producer.stderr()));
   const first = spawn("consumer.ts", ["0", "1", "2", "3", "--dir", dir]);
-  await waitFor("some progress", async () => {
-    try {
-      return (await readAll(dir)).some((file) => (file.offset as number) > 100);
-    } catch {
-      return false;
-    }
-  });
+  await waitOffsets(dir, "some progress", (offsets) => offsets.some((offset) => offset > 100));
   const stopped = await first.stop("SIGINT");
   assert.equal(stopped.code, 0, stopped.stderr);
   const halfway = (await readAll(dir)).map((file) => file.offset as number);
@@ -152,13 +147,11 @@ Deno.test("./p7 pipeline runs everything, and one Ctrl-C stops it cleanly and ex
     }),
   );
   await waitFor("the pipeline to run", () => /pipeline: running/.test(pipeline.stdout()));
-  await waitFor("every partition to count something", async () => {
-    try {
-      return (await readAll(dir)).every((file) => (file.offset as number) > 10);
-    } catch {
-      return false;
-    }
-  });
+  await waitOffsets(
+    dir,
+    "every partition to count something",
+    (offsets) => offsets.every((offset) => offset > 10),
+  );
   Deno.kill(-pipeline.process.pid, "SIGINT");
   const result = await pipeline.done;
   assert.equal(result.code, 0, result.stderr);
