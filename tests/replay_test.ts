@@ -109,17 +109,13 @@ function skipped(result: Output): string[] {
   return result.stderr.split("\n").filter((line) => line.startsWith("producer: skipped"));
 }
 
+/** The producer's flags that replay Seattle's daily maximum (°C) with `delay`. */
+function seattleArgs(delay: string): string[] {
+  return ["--source", SEATTLE, "--value-column", "temp_max", "--units", "C", "--delay", delay];
+}
+
 Deno.test("Seattle replayed: the consumer's files equal the CSV's days and averages, and plot shows early 2015", async () => {
-  const result = await run("producer.ts", [
-    "--source",
-    SEATTLE,
-    "--value-column",
-    "temp_max",
-    "--units",
-    "C",
-    "--delay",
-    "0",
-  ]);
+  const result = await run("producer.ts", seattleArgs("0"));
   assert.equal(result.code, 0, result.stderr);
   assert.match(result.stderr, /replaying ".*seattle-weather\.csv" \(CSV, temp_max in °C\)/);
   assert.match(
@@ -256,16 +252,7 @@ Deno.test("--count N stops after N rows sent, reporting only the rows read befor
 });
 
 Deno.test("Ctrl-C stops a replay cleanly: the summary counts exactly what the topic holds", async () => {
-  const producer = spawn("producer.ts", [
-    "--source",
-    SEATTLE,
-    "--value-column",
-    "temp_max",
-    "--units",
-    "C",
-    "--delay",
-    "0.02",
-  ]);
+  const producer = spawn("producer.ts", seattleArgs("0.02"));
   await waitFor("some rows sent", async () => {
     if (!/recreated/.test(producer.stderr())) return false;
     return total(await endOffsets()) >= 20;
