@@ -11,10 +11,9 @@
  * @module
  */
 import type { Admin } from "kafkajs";
-import { parseArgs } from "node:util";
 import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseInteger } from "../lib/args.ts";
+import { parseFlags, parseInteger } from "../lib/args.ts";
 import { runMain } from "../lib/cli.ts";
 import { P7Error } from "../lib/errors.ts";
 import {
@@ -66,15 +65,7 @@ export function benchConfig(
   args: string[],
   env: Record<string, string | undefined>,
 ): BenchConfig | { kind: "help"; usage: string } {
-  let values: { count?: string; help?: boolean };
-  try {
-    ({ values } = parseArgs({
-      args,
-      options: { count: { type: "string" }, help: { type: "boolean" } },
-    }));
-  } catch (error) {
-    throw new P7Error("USAGE", `${(error as Error).message}\n${BENCH_USAGE}`);
-  }
+  const { values } = parseFlags(args, { count: { type: "string" } });
   if (values.help) return { kind: "help", usage: BENCH_USAGE };
   const broker = env.P7_TEST_BROKERS?.split(",")[0];
   if (!broker) {
@@ -83,7 +74,7 @@ export function benchConfig(
       "no private broker: run `deno task bench`, which starts one (the bench recreates topics)",
     );
   }
-  const count = values.count === undefined
+  const count = typeof values.count !== "string"
     ? 1_000_000
     : parseInteger("--count", values.count, 1, MAX_DAYS);
   return { kind: "bench", broker, count };

@@ -17,9 +17,8 @@
  * @module
  */
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
-import { parseInteger } from "../lib/args.ts";
+import { parseFlags, parseInteger } from "../lib/args.ts";
 import { runMain } from "../lib/cli.ts";
 import { P7Error } from "../lib/errors.ts";
 import { mulberry32 } from "../lib/weather.ts";
@@ -52,15 +51,7 @@ function benchConfig(
   args: string[],
   env: Record<string, string | undefined>,
 ): ReplayBenchConfig | { kind: "help"; usage: string } {
-  let values: { rows?: string; help?: boolean };
-  try {
-    ({ values } = parseArgs({
-      args,
-      options: { rows: { type: "string" }, help: { type: "boolean" } },
-    }));
-  } catch (error) {
-    throw new P7Error("USAGE", (error as Error).message.split("\n")[0]!);
-  }
+  const { values } = parseFlags(args, { rows: { type: "string" } });
   if (values.help) return { kind: "help", usage: REPLAY_BENCH_USAGE };
   const broker = env.P7_TEST_BROKERS;
   if (!broker) {
@@ -69,7 +60,7 @@ function benchConfig(
       "no private broker in $P7_TEST_BROKERS; run `deno task bench:replay`, which starts one",
     );
   }
-  const rows = values.rows === undefined
+  const rows = typeof values.rows !== "string"
     ? 10_000_000
     : parseInteger("--rows", values.rows, 1, 30 * MAX_DAYS);
   return { kind: "bench", broker, rows };

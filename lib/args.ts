@@ -151,12 +151,18 @@ ${DIR_HELP}
 ${BROKERS_HELP}
   --help                   this text`;
 
-type Values = Record<string, string | boolean | string[] | undefined>;
+/** Parsed flag values, by flag name. */
+export type Values = Record<string, string | boolean | string[] | undefined>;
 
-function parse(
+/**
+ * Flags parsed strictly by `node:util` parseArgs, with `--help` added to `options`.
+ *
+ * @throws {P7Error} `USAGE` with the first sentence of parseArgs's message.
+ */
+export function parseFlags(
   args: string[],
   options: ParseArgsConfig["options"],
-  allowPositionals: boolean,
+  allowPositionals = false,
 ): { values: Values; positionals: string[] } {
   try {
     const { values, positionals } = parseArgs({
@@ -236,7 +242,7 @@ export function producerConfig(
   env: Env,
   randomSeed: number,
 ): ProducerConfig | Help {
-  const { values } = parse(args, {
+  const { values } = parseFlags(args, {
     delay: { type: "string" },
     count: { type: "string" },
     seed: { type: "string" },
@@ -324,7 +330,7 @@ function parseWhere(flags: string[]): Where[] {
 
 /** The debug consumer's config. */
 export function debugConfig(args: string[], env: Env): DebugConfig | Help {
-  const { values } = parse(args, { brokers: { type: "string" } }, false);
+  const { values } = parseFlags(args, { brokers: { type: "string" } }, false);
   if (values.help) return { kind: "help", usage: DEBUG_USAGE };
   return { kind: "debug", brokers: brokers(values, env) };
 }
@@ -334,7 +340,7 @@ export function debugConfig(args: string[], env: Env): DebugConfig | Help {
  * they exist is checked against the broker later.
  */
 export function consumerConfig(args: string[], env: Env): ConsumerConfig | Help {
-  const { values, positionals } = parse(args, {
+  const { values, positionals } = parseFlags(args, {
     dir: { type: "string" },
     brokers: { type: "string" },
   }, true);
@@ -355,14 +361,14 @@ export function consumerConfig(args: string[], env: Env): ConsumerConfig | Help 
 
 /** The plotter's config. */
 export function plotConfig(args: string[], env: Env): PlotConfig | Help {
-  const { values } = parse(args, { dir: { type: "string" } }, false);
+  const { values } = parseFlags(args, { dir: { type: "string" } }, false);
   if (values.help) return { kind: "help", usage: PLOT_USAGE };
   return { kind: "plot", dir: dir(values, env) };
 }
 
 /** The dashboard's config. */
 export function dashboardConfig(args: string[], env: Env): DashboardConfig | Help {
-  const { values } = parse(args, {
+  const { values } = parseFlags(args, {
     host: { type: "string" },
     port: { type: "string" },
     dir: { type: "string" },
@@ -383,7 +389,7 @@ export function dashboardConfig(args: string[], env: Env): DashboardConfig | Hel
 
 /** The health check's config. */
 export function statusConfig(args: string[], env: Env): StatusConfig | Help {
-  const { values } = parse(args, {
+  const { values } = parseFlags(args, {
     "max-lag": { type: "string" },
     dir: { type: "string" },
     brokers: { type: "string" },

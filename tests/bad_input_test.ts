@@ -7,6 +7,7 @@ import { Buffer } from "node:buffer";
 import { join } from "node:path";
 import { encodeReport } from "../lib/report.ts";
 import {
+  backfill,
   endOffsets,
   type Output,
   readJson,
@@ -87,8 +88,7 @@ Deno.test("plot: no data, and an unreadable partition file", async () => {
 });
 
 Deno.test("consumer refuses bad checkpoints and leaves every file as it was", async () => {
-  const produced = await run("producer.ts", ["--count", "400", "--delay", "0", "--seed", "11"]);
-  assert.equal(produced.code, 0, produced.stderr);
+  await backfill(400, 11);
   const end = (await endOffsets())[0]!;
   const good = await tempDir();
   const consumer = spawn("consumer.ts", ["0", "--dir", good]);
@@ -133,8 +133,7 @@ Deno.test("consumer refuses bad checkpoints and leaves every file as it was", as
 });
 
 Deno.test("consumer: partition out of range, then records deleted below the checkpoint", async () => {
-  const produced = await run("producer.ts", ["--count", "200", "--delay", "0", "--seed", "12"]);
-  assert.equal(produced.code, 0, produced.stderr);
+  await backfill(200, 12);
   const dir = await tempDir();
   assertOneLineError(
     await run("consumer.ts", ["1", "4", "--dir", dir]),
@@ -174,17 +173,7 @@ Deno.test("consumer and debug refuse a missing topic and do not create it", asyn
 });
 
 Deno.test("bad records are skipped, logged in rejected-N.jsonl, and never counted", async () => {
-  const produced = await run("producer.ts", [
-    "--count",
-    "31",
-    "--delay",
-    "0",
-    "--seed",
-    "5",
-    "--duplicate-rate",
-    "0",
-  ]);
-  assert.equal(produced.code, 0, produced.stderr);
+  await backfill(31, 5, { duplicateRate: 0 });
   const dir = await tempDir();
   const consumer = spawn("consumer.ts", ["2", "--dir", dir]);
   await waitCaughtUp(dir, [2]);

@@ -11,10 +11,9 @@ import {
   expectedBars,
   monthsOnDisk,
   pointCount,
-  produce,
   startDashboard,
 } from "./dashboard_harness.ts";
-import { ROOT, spawn, tempDir, waitCaughtUp, waitFor } from "./harness.ts";
+import { backfill, ROOT, spawn, tempDir, waitCaughtUp, waitFor } from "./harness.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 const installed = await Deno.stat(CHROMIUM).then(() => true, () => false);
@@ -49,7 +48,7 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
 }, async () => {
-  await produce(2000, 11);
+  await backfill(2000, 11);
   // A folder the consumer has not made yet: the page starts empty.
   const dir = join(await tempDir(), "files");
   const dashboard = await startDashboard(["--dir", dir]);

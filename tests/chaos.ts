@@ -9,10 +9,8 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
-import { parseInteger } from "../lib/args.ts";
+import { parseFlags, parseInteger } from "../lib/args.ts";
 import { runMain } from "../lib/cli.ts";
-import { P7Error } from "../lib/errors.ts";
 import { mulberry32 } from "../lib/weather.ts";
 import {
   broker,
@@ -172,26 +170,21 @@ compares every partition file with a recomputation from the topic.
 
 /** The chaos run's options from its command line, or `undefined` for `--help`. */
 export function chaosOptions(args: string[], seed: number): ChaosOptions | undefined {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args,
-      strict: true,
-      options: {
-        kills: { type: "string", default: "200" },
-        "broker-restarts": { type: "string", default: "5" },
-        seed: { type: "string", default: String(seed) },
-        help: { type: "boolean" },
-      },
-    }));
-  } catch (error) {
-    throw new P7Error("USAGE", (error as Error).message.split(/\. |\n/)[0]!);
-  }
+  const { values } = parseFlags(args, {
+    kills: { type: "string", default: "200" },
+    "broker-restarts": { type: "string", default: "5" },
+    seed: { type: "string", default: String(seed) },
+  });
   if (values.help) return undefined;
   return {
-    kills: parseInteger("--kills", values.kills, 0, 1_000_000),
-    brokerRestarts: parseInteger("--broker-restarts", values["broker-restarts"], 0, 10_000),
-    seed: parseInteger("--seed", values.seed, 0, 2 ** 32 - 1),
+    kills: parseInteger("--kills", values.kills as string, 0, 1_000_000),
+    brokerRestarts: parseInteger(
+      "--broker-restarts",
+      values["broker-restarts"] as string,
+      0,
+      10_000,
+    ),
+    seed: parseInteger("--seed", values.seed as string, 0, 2 ** 32 - 1),
   };
 }
 

@@ -7,20 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { run, type Running, spawn, waitCaughtUp, waitFor } from "./harness.ts";
-
-/** Sends `days` days to a freshly recreated topic as fast as the broker takes them. */
-export async function produce(days: number, seed: number): Promise<void> {
-  const result = await run("producer.ts", [
-    "--count",
-    String(days),
-    "--delay",
-    "0",
-    "--seed",
-    String(seed),
-  ]);
-  assert.equal(result.code, 0, result.stderr);
-}
+import { type Running, spawn, waitCaughtUp, waitFor } from "./harness.ts";
 
 /** Runs one consumer process for `partitions` until their files reach the topic's end. */
 export async function consume(dir: string, partitions: number[]): Promise<void> {

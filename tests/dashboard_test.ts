@@ -10,10 +10,18 @@ import {
   type Dashboard,
   monthsOnDisk,
   pointCount,
-  produce,
   startDashboard,
 } from "./dashboard_harness.ts";
-import { endOffsets, readAll, run, type Running, spawn, tempDir, waitFor } from "./harness.ts";
+import {
+  backfill,
+  endOffsets,
+  readAll,
+  run,
+  type Running,
+  spawn,
+  tempDir,
+  waitFor,
+} from "./harness.ts";
 
 /** Sends a request line exactly as given (no client normalizes it) and returns the status. */
 async function rawStatus(port: number, target: string): Promise<number> {
@@ -92,7 +100,7 @@ interface LagRow {
 }
 
 Deno.test("the API serves the files and the lag, and an event for each change", async (t) => {
-  await produce(2000, 5);
+  await backfill(2000, 5);
   const ends = await endOffsets();
   const dir = await tempDir();
   await consume(dir, [0, 1, 2]);

@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { runChaos, summary } from "./chaos.ts";
 import {
+  backfill,
   broker,
   endOffsets,
   readAll,
@@ -57,8 +58,7 @@ Deno.test("a broker down past the retry budget: clients exit 1 clearly, a restar
 });
 
 Deno.test("a second consumer for a partition someone owns is refused", async () => {
-  const producer = spawn("producer.ts", ["--count", "300", "--delay", "0", "--seed", "22"]);
-  assert.equal((await producer.done).code, 0);
+  await backfill(300, 22);
   const dir = await tempDir();
   const owner = spawn("consumer.ts", ["0", "2", "--dir", dir]);
   await waitCaughtUp(dir, [0, 2]);
@@ -92,17 +92,14 @@ Deno.test("a producer restart under a running consumer is noticed, not mixed in"
 });
 
 Deno.test("a consumer restarted after a producer restart refuses the old checkpoint", async () => {
-  const first = await spawn("producer.ts", ["--count", "400", "--delay", "0", "--seed", "25"]).done;
-  assert.equal(first.code, 0, first.stderr);
+  await backfill(400, 25);
   const dir = await tempDir();
   const consumer = spawn("consumer.ts", ["0", "1", "2", "3", "--dir", dir]);
   await waitCaughtUp(dir, [0, 1, 2, 3]);
   assert.equal((await consumer.stop()).code, 0);
   const before = await readAll(dir);
   // The new topic holds more records than the old checkpoints' offsets.
-  const second = await spawn("producer.ts", ["--count", "3000", "--delay", "0", "--seed", "26"])
-    .done;
-  assert.equal(second.code, 0, second.stderr);
+  await backfill(3000, 26);
   const result = await spawn("consumer.ts", ["0", "1", "2", "3", "--dir", dir]).done;
   assert.equal(result.code, 1, result.stderr);
   assert.match(result.stderr, /^error: topic "temperatures" was recreated/m);
@@ -110,8 +107,7 @@ Deno.test("a consumer restarted after a producer restart refuses the old checkpo
 });
 
 Deno.test("SIGINT or SIGTERM at any moment: exit 0, whole batches only, a restart is exact", async () => {
-  const producer = spawn("producer.ts", ["--count", "100000", "--delay", "0", "--seed", "27"]);
-  assert.equal((await producer.done).code, 0);
+  await backfill(100000, 27);
   const total = (await endOffsets()).reduce((sum, end) => sum + end, 0);
   let behind = 0;
   const dir = await tempDir();

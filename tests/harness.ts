@@ -4,6 +4,7 @@
  *
  * @module
  */
+import assert from "node:assert/strict";
 import type { Kafka } from "kafkajs";
 import protobuf from "protobufjs";
 import { join } from "node:path";
@@ -58,6 +59,24 @@ export async function run(
   }
   const { code, stdout, stderr } = await child.output();
   return { code, stdout: decoder.decode(stdout), stderr: decoder.decode(stderr) };
+}
+
+/**
+ * Backfills `days` simulated days (`producer --delay 0`) into a recreated topic, and checks
+ * that the producer exited 0 having sent them all.
+ */
+export async function backfill(
+  days: number,
+  seed: number,
+  options: { duplicateRate?: number } = {},
+): Promise<void> {
+  const args = ["--count", String(days), "--delay", "0", "--seed", String(seed)];
+  if (options.duplicateRate !== undefined) {
+    args.push("--duplicate-rate", String(options.duplicateRate));
+  }
+  const result = await run("producer.ts", args);
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stderr, new RegExp(`sent ${days} days`));
 }
 
 /** A running entry script whose output is collected as it comes. */

@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { BROKERS, readJson, ROOT, run, spawn, tempDir, waitCaughtUp } from "./harness.ts";
+import { backfill, BROKERS, readJson, ROOT, spawn, tempDir, waitCaughtUp } from "./harness.ts";
 
 function have(tool: string): boolean {
   try {
@@ -45,17 +45,7 @@ Deno.test({
   name: "kcat reads p7's messages and protoc decodes them",
   ignore: missing.length > 0,
   fn: async () => {
-    const produced = await run("producer.ts", [
-      "--count",
-      "40",
-      "--delay",
-      "0",
-      "--seed",
-      "3",
-      "--duplicate-rate",
-      "0",
-    ]);
-    assert.equal(produced.code, 0, produced.stderr);
+    await backfill(40, 3, { duplicateRate: 0 });
     // -f '%k %p %S\n' then the raw value would interleave binary; read key/partition, then values.
     const meta = new TextDecoder().decode(
       await tool("kcat", ["-C", "-b", BROKERS, "-t", "temperatures", "-e", "-q", "-f", "%k %p\n"]),
@@ -95,17 +85,7 @@ Deno.test({
   name: "a Report encoded by protoc and produced by kcat is counted by the consumer",
   ignore: missing.length > 0,
   fn: async () => {
-    const produced = await run("producer.ts", [
-      "--count",
-      "10",
-      "--delay",
-      "0",
-      "--seed",
-      "4",
-      "--duplicate-rate",
-      "0",
-    ]);
-    assert.equal(produced.code, 0, produced.stderr);
+    await backfill(10, 4, { duplicateRate: 0 });
     const dir = await tempDir();
     const consumer = spawn("consumer.ts", ["2", "--dir", dir]);
     await waitCaughtUp(dir, [2]);

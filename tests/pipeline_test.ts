@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { partitionFor } from "../lib/partitioner.ts";
 import { monthOf } from "../lib/report.ts";
 import {
+  backfill,
   BROKERS,
   endOffsets,
   readAll,
@@ -22,17 +23,8 @@ import {
 
 const DAYS = 3000;
 
-async function produce(days = DAYS, seed = 7): Promise<void> {
-  const result = await run("producer.ts", [
-    "--count",
-    String(days),
-    "--delay",
-    "0",
-    "--seed",
-    String(seed),
-  ]);
-  assert.equal(result.code, 0, result.stderr);
-  assert.match(result.stderr, new RegExp(`sent ${days} days`));
+function produce(days = DAYS, seed = 7): Promise<void> {
+  return backfill(days, seed);
 }
 
 Deno.test("one consumer process for all four partitions equals the recomputation", async () => {

@@ -13,6 +13,7 @@ import "vega-datasets";
 import { partitionFor } from "../lib/partitioner.ts";
 import { MONTHS } from "../lib/report.ts";
 import {
+  backfill,
   endOffsets,
   type Output,
   readAll,
@@ -269,8 +270,7 @@ Deno.test("Ctrl-C stops a replay cleanly: the summary counts exactly what the to
 });
 
 Deno.test("a file that cannot be replayed is one error line, before the topic is touched", async () => {
-  const seeded = await run("producer.ts", ["--count", "50", "--delay", "0", "--seed", "3"]);
-  assert.equal(seeded.code, 0, seeded.stderr);
+  await backfill(50, 3);
   const before = await endOffsets();
   const dir = await tempDir();
   await Deno.writeTextFile(join(dir, "empty.csv"), "");

@@ -5,9 +5,9 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { consume, produce } from "./dashboard_harness.ts";
+import { consume } from "./dashboard_harness.ts";
 import { readAllStats } from "../lib/checkpoint.ts";
-import { endOffsets, run, type Running, spawn, tempDir, waitFor } from "./harness.ts";
+import { backfill, endOffsets, run, type Running, spawn, tempDir, waitFor } from "./harness.ts";
 
 function lines(ends: number[], checkpoints: (number | null)[], notes: string[] = []): string {
   return ends.map((end, partition) => {
@@ -21,7 +21,7 @@ function lines(ends: number[], checkpoints: (number | null)[], notes: string[] =
 }
 
 Deno.test("status exits 0 only when every partition file is there and caught up", async () => {
-  await produce(2000, 3);
+  await backfill(2000, 3);
   const ends = await endOffsets();
   const dir = await tempDir();
   await consume(dir, [0, 1, 2, 3]);
