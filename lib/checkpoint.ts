@@ -8,7 +8,7 @@
 import { join } from "node:path";
 import { P7Error } from "./errors.ts";
 import { removeTempFiles, writeAll, writeFileAtomic } from "./atomic_write.ts";
-import { parseStats, type PartitionStats, serializeStats } from "./stats.ts";
+import { parseStats, type PartitionStats, type StatsEncoder, statsEncoder } from "./stats.ts";
 
 /** Path of a partition's stats file. */
 export function statsPath(dir: string, partition: number): string {
@@ -108,9 +108,16 @@ export async function readStats(
   }
 }
 
-/** Replaces a partition's stats file atomically and durably. */
-export async function saveStats(dir: string, stats: PartitionStats): Promise<void> {
-  await writeFileAtomic(statsPath(dir, stats.partition), serializeStats(stats));
+/**
+ * Replaces a partition's stats file atomically and durably. Pass the same `encode` for every
+ * save of a partition, so that unchanged entries are not encoded again.
+ */
+export async function saveStats(
+  dir: string,
+  stats: PartitionStats,
+  encode: StatsEncoder = statsEncoder(),
+): Promise<void> {
+  await writeFileAtomic(statsPath(dir, stats.partition), encode(stats));
 }
 
 /** One record that could not be counted, as a line of `rejected-N.jsonl`. */

@@ -69,17 +69,110 @@ export function countReport(months: MonthTable, month: string, report: Report): 
   return true;
 }
 
-/**
- * The JSON text of a partition file: `partition`, `offset`, then the months in calendar order,
- * years ascending.
- */
-export function serializeStats(stats: PartitionStats): string {
-  const out: Record<string, unknown> = { partition: stats.partition, offset: stats.offset };
-  for (const month of MONTHS) {
-    const years = stats.months[month];
-    if (years !== undefined) out[month] = years;
+/** Turns a partition's stats into the bytes of its file; see `statsEncoder`. */
+export type StatsEncoder = (stats: PartitionStats) => Uint8Array;
+
+const utf8 = new TextEncoder();
+
+/** A byte buffer that grows as it is written; `bytes` is valid until the next write. */
+class ByteBuffer {
+  #buffer = new Uint8Array(4096);
+  length = 0;
+
+  get bytes(): Uint8Array {
+    return this.#buffer.subarray(0, this.length);
   }
-  return JSON.stringify(out, null, 1) + "\n";
+
+  #reserve(bytes: number) {
+    if (this.length + bytes <= this.#buffer.length) return;
+    const grown = new Uint8Array(Math.max(this.#buffer.length * 2, this.length + bytes));
+    grown.set(this.bytes);
+    this.#buffer = grown;
+  }
+
+  write(text: string) {
+    // UTF-8 takes at most three bytes per UTF-16 code unit.
+    this.#reserve(text.length * 3);
+    this.length += utf8.encodeInto(text, this.#buffer.subarray(this.length)).written;
+  }
+
+  writeBytes(bytes: Uint8Array) {
+    this.#reserve(bytes.length);
+    this.#buffer.set(bytes, this.length);
+    this.length += bytes.length;
+  }
+}
+
+/** One month's years as the file has them, and which entries that text was made of. */
+interface MonthText {
+  text: ByteBuffer;
+  years: string[];
+  entries: MonthStats[];
+  /** Where each entry's text ends in `text`. */
+  ends: number[];
+}
+
+/** Brings a month's text up to date, encoding only the entries after the first that changed. */
+function updateMonth(month: MonthText, years: Record<string, MonthStats>): void {
+  const keys = Object.keys(years);
+  const entries = Object.values(years);
+  let same = 0;
+  while (
+    same < entries.length && entries[same] === month.entries[same] &&
+    keys[same] === month.years[same]
+  ) same++;
+  if (same === entries.length && same === month.entries.length) return;
+  month.text.length = same === 0 ? 0 : month.ends[same - 1]!;
+  month.ends.length = same;
+  for (let i = same; i < entries.length; i++) {
+    const entry = JSON.stringify(entries[i], null, 1).replaceAll("\n", "\n  ");
+    month.text.write(`${i === 0 ? "" : ","}\n  ${JSON.stringify(keys[i])}: ${entry}`);
+    month.ends.push(month.text.length);
+  }
+  month.years = keys;
+  month.entries = entries;
+}
+
+/**
+ * An encoder of a partition file's JSON: `partition`, `offset`, then the months in calendar
+ * order, years in the order of `JSON.stringify`, indented by one space, ending in a newline;
+ * the same text as `JSON.stringify` with those keys and an indent of 1.
+ *
+ * The file is rewritten after every batch and grows with the years counted (about 1 MB per
+ * partition after 1,000,000 days), while a batch changes only a few entries, nearly always
+ * the last years of a month. So the encoder keeps each month's text and, when it is called
+ * again, encodes again only the entries from the first one whose year or object differs from
+ * before: `update` makes a new object for every change. The
+ * returned bytes are valid until the next call.
+ *
+ * @example
+ * ```ts
+ * const encode = statsEncoder();
+ * new TextDecoder().decode(encode(emptyStats(0))); // '{\n "partition": 0,\n "offset": 0\n}\n'
+ * ```
+ */
+export function statsEncoder(): StatsEncoder {
+  const months = new Map<string, MonthText>();
+  const out = new ByteBuffer();
+  return (stats) => {
+    out.length = 0;
+    out.write(`{\n "partition": ${stats.partition},\n "offset": ${stats.offset}`);
+    for (const name of MONTHS) {
+      const years = stats.months[name];
+      if (years === undefined) continue;
+      let month = months.get(name);
+      if (month === undefined) {
+        month = { text: new ByteBuffer(), years: [], entries: [], ends: [] };
+        months.set(name, month);
+      }
+      updateMonth(month, years);
+      out.write(`,\n ${JSON.stringify(name)}: {`);
+      out.writeBytes(month.text.bytes);
+      out.write(month.entries.length === 0 ? "}" : "\n }");
+    }
+    out.write("\n}\n");
+    return out.bytes;
+  };
 }
 
 const DAY_MS = 86_400_000;

@@ -4,9 +4,11 @@ import {
   emptyStats,
   type MonthTable,
   parseStats,
-  serializeStats,
+  type PartitionStats,
+  statsEncoder,
   update,
 } from "./stats.ts";
+import { MONTHS } from "./report.ts";
 
 Deno.test("update counts, sums and averages, and drops dates not after the end", () => {
   const first = update(undefined, { date: "2000-01-01", degrees: 30 });
@@ -33,10 +35,10 @@ function sample(): string {
   countReport(stats.months, "December", { date: "2000-12-26", degrees: 31.5235 });
   countReport(stats.months, "January", { date: "2001-01-01", degrees: 20.25 });
   countReport(stats.months, "January", { date: "2001-01-02", degrees: 21 });
-  return serializeStats(stats);
+  return new TextDecoder().decode(statsEncoder()(stats));
 }
 
-Deno.test("serializeStats writes partition, offset, then months in calendar order", () => {
+Deno.test("statsEncoder writes partition, offset, then months in calendar order", () => {
   const text = sample();
   assert.deepEqual(Object.keys(JSON.parse(text)), ["partition", "offset", "January", "December"]);
   assert.deepEqual(JSON.parse(text).January["2001"], {
@@ -47,7 +49,41 @@ Deno.test("serializeStats writes partition, offset, then months in calendar orde
     end: "2001-01-02",
   });
   const parsed = parseStats(text, 2);
-  assert.equal(serializeStats(parsed), text);
+  assert.equal(new TextDecoder().decode(statsEncoder()(parsed)), text);
+});
+
+/** What the encoder must write: the plain JSON.stringify of the file, indent 1. */
+function reference(stats: PartitionStats): string {
+  const out: Record<string, unknown> = { partition: stats.partition, offset: stats.offset };
+  for (const month of MONTHS) if (stats.months[month]) out[month] = stats.months[month];
+  return JSON.stringify(out, null, 1) + "\n";
+}
+
+Deno.test("statsEncoder matches JSON.stringify as entries change between calls", () => {
+  const encode = statsEncoder();
+  const decode = (stats: PartitionStats) => new TextDecoder().decode(encode(stats));
+  const stats = emptyStats(3);
+  assert.equal(decode(stats), '{\n "partition": 3,\n "offset": 0\n}\n');
+  let seed = 7;
+  const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  for (let batch = 0; batch < 50; batch++) {
+    for (let i = 0; i < 40; i++) {
+      const month = 1 + Math.floor(random() * 12);
+      const day = 1 + Math.floor(random() * 28);
+      const year = 1990 + Math.floor(random() * 20);
+      const date = `${year}-${String(month).padStart(2, "0")}-${String(day).padStart(2, "0")}`;
+      countReport(stats.months, MONTHS[month - 1]!, { date, degrees: random() * 100 - 20 });
+      stats.offset++;
+    }
+    assert.equal(decode(stats), reference(stats));
+  }
+  // A month read from a file with no years yet, and keys JSON.stringify orders by insertion.
+  stats.months.May = {};
+  stats.months.June = {
+    "0999": stats.months.June?.["1990"]!,
+    "0998": stats.months.June?.["1991"]!,
+  };
+  assert.equal(decode(stats), reference(stats));
 });
 
 Deno.test("parseStats accepts a new checkpoint", () => {
