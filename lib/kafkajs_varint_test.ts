@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
+import Decoder from "kafkajs/src/protocol/decoder.js";
 import Encoder from "kafkajs/src/protocol/encoder.js";
 import {
   kafkajs,
+  readVarLong,
   sizeOfVarLong,
   useFastVarints,
   writeUVarInt,
@@ -51,6 +53,21 @@ Deno.test("useFastVarints puts them under every varint kafkajs writes, with the 
   useFastVarints();
   assert.equal(new Encoder().writeUVarInt, writeUVarInt);
   assert.equal(Encoder.sizeOfVarLong, sizeOfVarLong);
+  assert.equal(new Decoder(new Uint8Array(1)).readVarLong, readVarLong);
   const after = VALUES.map((value) => bytes((e) => write(e, value)));
   assert.deepEqual(after, before);
+});
+
+Deno.test("readVarLong reads what kafkajs's own reader reads, and as far", () => {
+  const encoder = new Encoder();
+  for (const value of VALUES) kafkajs.writeVarLong.call(encoder, value);
+  const mine = new Decoder(encoder.buffer);
+  const theirs = new Decoder(encoder.buffer);
+  for (const value of VALUES) {
+    const read = readVarLong.call(mine);
+    assert.equal(read.toString(), kafkajs.readVarLong.call(theirs).toString(), `${value}`);
+    assert.equal(read.toString(), String(value));
+    assert.equal(mine.offset, theirs.offset, `offset after ${value}`);
+  }
+  assert.equal(mine.offset, encoder.buffer.length);
 });
