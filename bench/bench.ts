@@ -34,7 +34,7 @@ import {
   toolsVersion,
 } from "./java.ts";
 import { runLogic } from "./logic.ts";
-import { type Finished, measure } from "./measure.ts";
+import { type Finished, measure, type Usage } from "./measure.ts";
 import { formatTable, rate, type Row, summaryLine } from "./table.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -195,13 +195,14 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * p7's consumer on all partitions, from its start line (connected to Kafka, files ready) until
- * every checkpoint file holds the end offset; memory and CPU are read at that moment. Then it
+ * every checkpoint file holds the end offset; memory and CPU are read at that moment, and the
+ * peak memory also when half the messages are counted. Then it
  * is stopped, must exit 0 and must have counted exactly what the producer sent.
  */
 async function consumerRun(
   config: BenchConfig,
   sent: { days: number; duplicates: number },
-): Promise<Row> {
+): Promise<{ row: Row; halfwayRss?: number }> {
   const ends = await withAdmin(config.broker, (admin) => topicOffsets(admin, TOPIC));
   const messages = ends.reduce((sum, { high }) => sum + high, 0);
   const dir = await Deno.makeTempDir({ prefix: "p7-bench-" });
@@ -223,11 +224,17 @@ async function consumerRun(
       await sleep(5);
     }
     const started = performance.now();
-    for (const { partition, high } of ends) {
-      while (await fileOffset(join(dir, `partition-${partition}.json`)) < high) {
-        check();
-        await sleep(10);
+    // Memory at half the messages too: state is per month and year, so it should not grow.
+    let halfway: Usage | undefined;
+    for (;;) {
+      let read = 0;
+      for (const { partition } of ends) {
+        read += await fileOffset(join(dir, `partition-${partition}.json`));
       }
+      if (halfway === undefined && read >= messages / 2) halfway = await consumer.usage();
+      if (read >= messages) break;
+      check();
+      await sleep(10);
     }
     const seconds = (performance.now() - started) / 1000;
     const usage = await consumer.usage();
@@ -238,11 +245,17 @@ async function consumerRun(
     if (said !== expected) {
       throw new P7Error("INPUT", `the consumer said "${said}" at the end, expected "${expected}"`);
     }
-    return { name: "p7 consumer (4 partitions, checkpoints)", messages, seconds, ...usage };
+    const row = { name: "p7 consumer (4 partitions, checkpoints)", messages, seconds, ...usage };
+    return { row, halfwayRss: halfway?.peakRss };
   } finally {
     await consumer.stop("SIGKILL");
     await Deno.remove(dir, { recursive: true });
   }
+}
+
+function consumerMemory(halfway?: number, end?: number): string {
+  const mb = (bytes?: number) => bytes === undefined ? "?" : `${Math.round(bytes / 2 ** 20)} MB`;
+  return `p7 consumer: peak RSS ${mb(halfway)} at half the messages, ${mb(end)} at the end`;
 }
 
 /** The consumer's logic alone, after a short warm-up as a running consumer has had. */
@@ -312,7 +325,7 @@ export async function main(args: string[]): Promise<number> {
   log(`p7 producer: ${config.count} days`);
   const producer = await producerRun(config);
   log("p7 consumer");
-  const consumer = await consumerRun(config, producer);
+  const { row: consumer, halfwayRss } = await consumerRun(config, producer);
   log("p7 logic");
   const logic = logicRun(config.count);
   const replay = await replaySection(config.count);
@@ -326,6 +339,7 @@ export async function main(args: string[]): Promise<number> {
       `records of ${recordSize} bytes, ${PARTITIONS} partitions`,
   );
   console.log(formatTable([javaProducer, producer, javaConsumer, consumer, logic]));
+  console.log(consumerMemory(halfwayRss, consumer.peakRss));
   console.log(replay);
   console.log(summaryLine({
     producer: rate(producer),

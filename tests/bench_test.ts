@@ -13,6 +13,10 @@ Deno.test("a tiny bench prints the table and the summary line", async () => {
   for (const name of ["java ProducerPerformance", "p7 producer", "java ConsumerPerformance"]) {
     assert.match(result.stdout, new RegExp(`\\| ${name}`));
   }
+  assert.match(
+    result.stdout,
+    /\np7 consumer: peak RSS \d+ MB at half the messages, \d+ MB at the end\n/,
+  );
   assert.match(result.stdout, /replay: 200000 rows read/);
   const summary = result.stdout.trim().split("\n").at(-1)!;
   const m =
