@@ -10,7 +10,7 @@ import { basename, dirname, join } from "node:path";
 export const TEMP_SUFFIX = ".tmp";
 
 /**
- * Writes `data` to `path` atomically: a temporary file in the same folder is written,
+ * Writes `data`, or its pieces one after the other, to `path` atomically: a temporary file in the same folder is written,
  * synced, closed and renamed over `path`, then the folder is synced so the rename itself
  * survives a crash. The temporary file is removed when anything fails.
  *
@@ -22,13 +22,20 @@ export const TEMP_SUFFIX = ".tmp";
  * await writeFileAtomic("files/partition-0.json", '{"partition": 0, "offset": 0}\n');
  * ```
  */
-export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
-  const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
+export async function writeFileAtomic(
+  path: string,
+  data: string | Uint8Array | readonly Uint8Array[],
+): Promise<void> {
+  const pieces = typeof data === "string"
+    ? [new TextEncoder().encode(data)]
+    : data instanceof Uint8Array
+    ? [data]
+    : data;
   const temp = `${path}.${Deno.pid}.${crypto.randomUUID().slice(0, 8)}${TEMP_SUFFIX}`;
   try {
     const file = await Deno.open(temp, { write: true, createNew: true, mode: 0o644 });
     try {
-      await writeAll(file, bytes);
+      for (const piece of pieces) await writeAll(file, piece);
       await file.sync();
     } finally {
       file.close();

@@ -8,6 +8,9 @@ Deno.test("writeFileAtomic replaces the whole file and leaves no temp file", asy
   await writeFileAtomic(path, "first\n");
   await writeFileAtomic(path, "second, longer content\n");
   assert.equal(await Deno.readTextFile(path), "second, longer content\n");
+  const pieces = ["third ", "", "in pieces\n"].map((text) => new TextEncoder().encode(text));
+  await writeFileAtomic(path, pieces);
+  assert.equal(await Deno.readTextFile(path), "third in pieces\n");
   assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["partition-0.json"]);
 });
 

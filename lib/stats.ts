@@ -69,8 +69,8 @@ export function countReport(months: MonthTable, month: string, report: Report): 
   return true;
 }
 
-/** Turns a partition's stats into the bytes of its file; see `statsEncoder`. */
-export type StatsEncoder = (stats: PartitionStats) => Uint8Array;
+/** Turns a partition's stats into the bytes of its file, in pieces; see `statsEncoder`. */
+export type StatsEncoder = (stats: PartitionStats) => Uint8Array[];
 
 const utf8 = new TextEncoder();
 
@@ -94,12 +94,6 @@ class ByteBuffer {
     // UTF-8 takes at most three bytes per UTF-16 code unit.
     this.#reserve(text.length * 3);
     this.length += utf8.encodeInto(text, this.#buffer.subarray(this.length)).written;
-  }
-
-  writeBytes(bytes: Uint8Array) {
-    this.#reserve(bytes.length);
-    this.#buffer.set(bytes, this.length);
-    this.length += bytes.length;
   }
 }
 
@@ -142,21 +136,22 @@ function updateMonth(month: MonthText, years: Record<string, MonthStats>): void 
  * partition after 1,000,000 days), while a batch changes only a few entries, nearly always
  * the last years of a month. So the encoder keeps each month's text and, when it is called
  * again, encodes again only the entries from the first one whose year or object differs from
- * before: `update` makes a new object for every change. The
- * returned bytes are valid until the next call.
+ * before: `update` makes a new object for every change. It returns the file in pieces, most
+ * of them those texts, so that no copy of the whole file is made; they are valid until the
+ * next call.
  *
  * @example
  * ```ts
  * const encode = statsEncoder();
- * new TextDecoder().decode(encode(emptyStats(0))); // '{\n "partition": 0,\n "offset": 0\n}\n'
+ * const [text] = encode(emptyStats(0));
+ * new TextDecoder().decode(text); // '{\n "partition": 0,\n "offset": 0\n}\n'
  * ```
  */
 export function statsEncoder(): StatsEncoder {
   const months = new Map<string, MonthText>();
-  const out = new ByteBuffer();
   return (stats) => {
-    out.length = 0;
-    out.write(`{\n "partition": ${stats.partition},\n "offset": ${stats.offset}`);
+    const pieces: Uint8Array[] = [];
+    let between = `{\n "partition": ${stats.partition},\n "offset": ${stats.offset}`;
     for (const name of MONTHS) {
       const years = stats.months[name];
       if (years === undefined) continue;
@@ -166,12 +161,11 @@ export function statsEncoder(): StatsEncoder {
         months.set(name, month);
       }
       updateMonth(month, years);
-      out.write(`,\n ${JSON.stringify(name)}: {`);
-      out.writeBytes(month.text.bytes);
-      out.write(month.entries.length === 0 ? "}" : "\n }");
+      pieces.push(utf8.encode(`${between},\n ${JSON.stringify(name)}: {`), month.text.bytes);
+      between = month.entries.length === 0 ? "}" : "\n }";
     }
-    out.write("\n}\n");
-    return out.bytes;
+    pieces.push(utf8.encode(`${between}\n}\n`));
+    return pieces;
   };
 }
 

@@ -29,27 +29,32 @@ Deno.test("countReport files a report under its month and year", () => {
   assert.equal(months.January!["1991"]!.sum, 20);
 });
 
+function text(pieces: Uint8Array[]): string {
+  return pieces.map((piece) => new TextDecoder().decode(piece)).join("");
+}
+
 function sample(): string {
   const stats = emptyStats(2);
   stats.offset = 5;
   countReport(stats.months, "December", { date: "2000-12-26", degrees: 31.5235 });
   countReport(stats.months, "January", { date: "2001-01-01", degrees: 20.25 });
   countReport(stats.months, "January", { date: "2001-01-02", degrees: 21 });
-  return new TextDecoder().decode(statsEncoder()(stats));
+  return text(statsEncoder()(stats));
 }
 
 Deno.test("statsEncoder writes partition, offset, then months in calendar order", () => {
-  const text = sample();
-  assert.deepEqual(Object.keys(JSON.parse(text)), ["partition", "offset", "January", "December"]);
-  assert.deepEqual(JSON.parse(text).January["2001"], {
+  const sampled = sample();
+  const keys = Object.keys(JSON.parse(sampled));
+  assert.deepEqual(keys, ["partition", "offset", "January", "December"]);
+  assert.deepEqual(JSON.parse(sampled).January["2001"], {
     count: 2,
     sum: 41.25,
     avg: 20.625,
     start: "2001-01-01",
     end: "2001-01-02",
   });
-  const parsed = parseStats(text, 2);
-  assert.equal(new TextDecoder().decode(statsEncoder()(parsed)), text);
+  const parsed = parseStats(sampled, 2);
+  assert.equal(text(statsEncoder()(parsed)), sampled);
 });
 
 /** What the encoder must write: the plain JSON.stringify of the file, indent 1. */
@@ -61,7 +66,7 @@ function reference(stats: PartitionStats): string {
 
 Deno.test("statsEncoder matches JSON.stringify as entries change between calls", () => {
   const encode = statsEncoder();
-  const decode = (stats: PartitionStats) => new TextDecoder().decode(encode(stats));
+  const decode = (stats: PartitionStats) => text(encode(stats));
   const stats = emptyStats(3);
   assert.equal(decode(stats), '{\n "partition": 3,\n "offset": 0\n}\n');
   let seed = 7;
