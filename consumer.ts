@@ -218,7 +218,7 @@ export async function main(args: string[]): Promise<number> {
     maxWaitTimeInMs: 500,
     // Every record of a fetch is decoded into objects at once, and they live until its batch
     // is checkpointed: peak RSS over a 1,000,000-day backlog was 612 MB with 4 MiB per
-    // partition, 395 MB with 1 MiB, 281 MB with 256 KiB (1 MiB in all) and is 192 MB with
+    // partition, 395 MB with 1 MiB, 281 MB with 256 KiB (1 MiB in all) and 190 MB with
     // 128 KiB (512 KiB in all), at about the same rate once batches run concurrently.
     maxBytesPerPartition: 128 * 1024,
     maxBytes: 512 * 1024,
