@@ -35,7 +35,7 @@ import {
 } from "./java.ts";
 import { runLogic } from "./logic.ts";
 import { type Finished, measure, type Usage } from "./measure.ts";
-import { formatTable, rate, type Row, summaryLine } from "./table.ts";
+import { formatTable, megabytes, rate, type Row, summaryLine } from "./table.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const JAVA_TOPIC = "p7-bench-java";
@@ -196,8 +196,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /**
  * p7's consumer on all partitions, from its start line (connected to Kafka, files ready) until
  * every checkpoint file holds the end offset; memory and CPU are read at that moment, and the
- * peak memory also when half the messages are counted. Then it
- * is stopped, must exit 0 and must have counted exactly what the producer sent.
+ * peak memory also when half the messages are counted. Then it is stopped, must exit 0 and
+ * must have counted exactly what the producer sent.
  */
 async function consumerRun(
   config: BenchConfig,
@@ -224,7 +224,7 @@ async function consumerRun(
       await sleep(5);
     }
     const started = performance.now();
-    // Memory at half the messages too: state is per month and year, so it should not grow.
+    // Memory at half the messages too, to show how it grows with the state (months and years).
     let halfway: Usage | undefined;
     for (;;) {
       let read = 0;
@@ -253,8 +253,9 @@ async function consumerRun(
   }
 }
 
+/** The consumer's peak RSS at half the messages and at the end, as the bench prints it. */
 function consumerMemory(halfway?: number, end?: number): string {
-  const mb = (bytes?: number) => bytes === undefined ? "?" : `${Math.round(bytes / 2 ** 20)} MB`;
+  const mb = (bytes?: number) => bytes === undefined ? "?" : megabytes(bytes);
   return `p7 consumer: peak RSS ${mb(halfway)} at half the messages, ${mb(end)} at the end`;
 }
 

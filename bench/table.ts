@@ -27,6 +27,11 @@ export function percent(part: number, whole: number): number {
   return Math.round((part / whole) * 100);
 }
 
+/** Bytes as whole MiB, the unit of the table's memory column. */
+export function megabytes(bytes: number): string {
+  return `${Math.round(bytes / 2 ** 20)} MB`;
+}
+
 const thousands = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 });
 
 function cells(row: Row): string[] {
@@ -37,7 +42,7 @@ function cells(row: Row): string[] {
     row.seconds.toFixed(2),
     thousands.format(rate(row)),
     row.javaRate === undefined ? "" : `${percent(rate(row), row.javaRate)}%`,
-    row.peakRss === undefined ? "-" : `${Math.round(row.peakRss / 2 ** 20)} MB`,
+    row.peakRss === undefined ? "-" : megabytes(row.peakRss),
     cpu,
   ];
 }

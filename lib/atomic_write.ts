@@ -10,9 +10,9 @@ import { basename, dirname, join } from "node:path";
 export const TEMP_SUFFIX = ".tmp";
 
 /**
- * Writes `data`, or its pieces one after the other, to `path` atomically: a temporary file in the same folder is written,
- * synced, closed and renamed over `path`, then the folder is synced so the rename itself
- * survives a crash. The temporary file is removed when anything fails.
+ * Writes `data`, or its pieces one after the other, to `path` atomically: a temporary file in
+ * the same folder is written, synced, closed and renamed over `path`, then the folder is
+ * synced so the rename itself survives a crash. The temporary file is removed when anything fails.
  *
  * Requires `--allow-write` and `--allow-read` for the folder.
  *

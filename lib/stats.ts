@@ -106,7 +106,7 @@ interface MonthText {
   ends: number[];
 }
 
-/** Brings a month's text up to date, encoding only the entries after the first that changed. */
+/** Brings a month's text up to date, encoding again the entries from the first that changed. */
 function updateMonth(month: MonthText, years: Record<string, MonthStats>): void {
   const keys = Object.keys(years);
   const entries = Object.values(years);

@@ -9,6 +9,7 @@ import {
   update,
 } from "./stats.ts";
 import { MONTHS } from "./report.ts";
+import { mulberry32 } from "./weather.ts";
 
 Deno.test("update counts, sums and averages, and drops dates not after the end", () => {
   const first = update(undefined, { date: "2000-01-01", degrees: 30 });
@@ -69,8 +70,7 @@ Deno.test("statsEncoder matches JSON.stringify as entries change between calls",
   const decode = (stats: PartitionStats) => text(encode(stats));
   const stats = emptyStats(3);
   assert.equal(decode(stats), '{\n "partition": 3,\n "offset": 0\n}\n');
-  let seed = 7;
-  const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  const random = mulberry32(7);
   for (let batch = 0; batch < 50; batch++) {
     for (let i = 0; i < 40; i++) {
       const month = 1 + Math.floor(random() * 12);
