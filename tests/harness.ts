@@ -98,8 +98,9 @@ async function collect(stream: ReadableStream<Uint8Array>, sink: string[]): Prom
 
 /**
  * Starts an entry script and returns at once. Its `stop` with SIGINT or SIGTERM first waits
- * (up to 30 s) for the script's first line on stderr, which each prints once its stop handler
- * is in place: a signal before that ends the script with 130, as it would any program.
+ * (up to 30 s) for the script's first line (on stderr; debug's first message on stdout),
+ * which each prints once its stop handler is in place: a signal before that ends the script
+ * with 130, as it would any program.
  */
 export function spawn(script: string, args: string[], options: RunOptions = {}): Running {
   const running = spawnCommand(command(script, args, { ...options, stdin: undefined }));
@@ -107,7 +108,11 @@ export function spawn(script: string, args: string[], options: RunOptions = {}):
   running.stop = async (signal: Deno.Signal = "SIGINT") => {
     if (signal !== "SIGKILL") {
       const started = Promise.race([
-        waitFor("the script's first line on stderr", () => running.stderr() !== "", 30_000),
+        waitFor(
+          "the script's first line",
+          () => running.stderr() !== "" || running.stdout() !== "",
+          30_000,
+        ),
         running.done,
       ]);
       await started.catch(() => {});
