@@ -66,6 +66,18 @@ Deno.test("producerConfig: simulated days by default, with their own flags", () 
       source: { kind: "simulation", seed: 5, duplicateRate: 0 },
     },
   );
+  // The course's grader sets the pace in the environment; a flag still wins.
+  const grader = { AUTOGRADER_DELAY_OVERRIDE_VAL: "0.01" };
+  assert.equal((producerConfig([], grader, 1) as { delay: number }).delay, 0.01);
+  assert.equal((producerConfig(["--delay", "0.5"], grader, 1) as { delay: number }).delay, 0.5);
+  usageError(
+    () => producerConfig([], { AUTOGRADER_DELAY_OVERRIDE_VAL: "fast" }, 1),
+    'AUTOGRADER_DELAY_OVERRIDE_VAL "fast" is not a number',
+  );
+  usageError(
+    () => producerConfig([], { AUTOGRADER_DELAY_OVERRIDE_VAL: "-1" }, 1),
+    "AUTOGRADER_DELAY_OVERRIDE_VAL -1 is out of range (from 0 to 86400)",
+  );
   for (const flag of ["--date-column=day", "--value-column=t", "--units=C", "--where=a=b"]) {
     usageError(() => producerConfig([flag], {}, 1), `${flag.split("=")[0]} needs --source FILE`);
   }
