@@ -30,7 +30,7 @@ stop() {
   wait "${pids[@]}" 2>/dev/null || true
   rm -f "$log"
   deno run --allow-read --allow-write --allow-env plot.ts || true
-  echo "pipeline: stopped; files in $files; the broker keeps running (deno task kafka:stop)"
+  echo "pipeline: stopped; files in $files; the broker keeps running (./p7 kafka:stop)"
   exit "$status"
 }
 
