@@ -201,13 +201,16 @@ export function tempDir(): Promise<string> {
 }
 
 /** A kafkajs client for the test broker, with p7's connection settings. */
-export function testKafka(clientId = "p7-test"): Kafka {
-  return createKafka(BROKERS.split(","), clientId);
+export function testKafka(clientId = "p7-test", brokers: string = BROKERS): Kafka {
+  return createKafka(brokers.split(","), clientId);
 }
 
 /** The end offset (next offset) of every partition of `topic`, by partition. */
-export async function endOffsets(topic = "temperatures"): Promise<number[]> {
-  const admin = testKafka().admin();
+export async function endOffsets(
+  topic = "temperatures",
+  brokers: string = BROKERS,
+): Promise<number[]> {
+  const admin = testKafka("p7-test", brokers).admin();
   await admin.connect();
   try {
     const offsets = await admin.fetchTopicOffsets(topic);
@@ -223,8 +226,13 @@ export async function readJson(dir: string, partition: number): Promise<Record<s
 }
 
 /** Waits until each listed partition's file has reached the topic's end offset. */
-export async function waitCaughtUp(dir: string, partitions: number[], ms = 60_000): Promise<void> {
-  const ends = await endOffsets();
+export async function waitCaughtUp(
+  dir: string,
+  partitions: number[],
+  ms = 60_000,
+  brokers: string = BROKERS,
+): Promise<void> {
+  const ends = await endOffsets("temperatures", brokers);
   await waitFor(`partitions ${partitions} to reach ${ends}`, async () => {
     for (const p of partitions) {
       try {
@@ -237,7 +245,8 @@ export async function waitCaughtUp(dir: string, partitions: number[], ms = 60_00
   }, ms);
 }
 
-const MONTH_NAMES = [
+/** The month names, January first: the topic's keys. */
+export const MONTH_NAMES: readonly string[] = [
   "January",
   "February",
   "March",
@@ -257,17 +266,22 @@ const MONTH_NAMES = [
  * record of the topic read from offset 0 with a separate client, decoded with the schema in
  * `proto/report.proto` itself, invalid records and duplicates dropped by their own rules.
  */
-export async function recompute(topic = "temperatures"): Promise<Record<string, unknown>[]> {
+export async function recompute(
+  topic = "temperatures",
+  brokers: string = BROKERS,
+): Promise<Record<string, unknown>[]> {
   const proto = await Deno.readTextFile(join(ROOT, "proto/report.proto"));
   const Report = protobuf.parse(proto).root.lookupType("Report");
-  const ends = await endOffsets(topic);
+  const ends = await endOffsets(topic, brokers);
   const files = ends.map((
     end,
     partition,
   ) => ({ partition, offset: end } as Record<string, unknown>));
   const remaining = new Set(ends.flatMap((end, p) => end > 0 ? [p] : []));
   if (remaining.size === 0) return files;
-  const consumer = testKafka().consumer({ groupId: `p7-recompute-${crypto.randomUUID()}` });
+  const consumer = testKafka("p7-test", brokers).consumer({
+    groupId: `p7-recompute-${crypto.randomUUID()}`,
+  });
   await consumer.connect();
   await consumer.subscribe({ topics: [topic], fromBeginning: true });
   const done = Promise.withResolvers<void>();
