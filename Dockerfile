@@ -5,27 +5,35 @@
 #   docker run -d -v ./files:/files --name=p7 p7
 #   docker exec p7 ./producer
 #
-# Every RUN, CMD and HEALTHCHECK command below is a project command that the test suite runs
-# too (tests/docker_test.ts checks that list); the base images and `deno compile` are the
-# parts only a Docker build exercises.
+# Build arguments, for machines where the public images or Deno's `denort` cannot be had
+# (the test suite builds with all four; see docker/bases.Dockerfile):
+#   MAVEN_IMAGE, NODE_IMAGE, RUNTIME_IMAGE  the three base images
+#   BINARIES=compiled   `deno compile` binaries (the default)
+#   BINARIES=launchers  scripts running the same entry files with the same permissions under
+#                       the pinned Deno, from a module cache filled at build time
+ARG MAVEN_IMAGE=maven:3.9-eclipse-temurin-17
+ARG NODE_IMAGE=node:24-slim
+ARG RUNTIME_IMAGE=eclipse-temurin:17-jre-noble
 
 # The broker's jars, fetched by the same script and pom.xml as on a developer's machine.
-FROM maven:3.9-eclipse-temurin-17 AS kafka
+FROM ${MAVEN_IMAGE} AS kafka
 WORKDIR /p7
 COPY kafka/kafka.sh kafka/pom.xml kafka/
 ENV P7_KAFKA_HOME=/opt/kafka
 RUN bash kafka/kafka.sh fetch
 
 # The binaries, built by the Deno that tools/package.json pins (installed from npm by ./p7).
-FROM node:24-slim AS deno
+FROM ${NODE_IMAGE} AS deno
+ARG BINARIES=compiled
 WORKDIR /p7
 COPY p7 deno.json deno.lock producer.ts debug.ts consumer.ts plot.ts ./
 COPY tools/package.json tools/package-lock.json tools/
 COPY lib/ lib/
-RUN ./p7 compile
+COPY scripts/launchers.ts scripts/
+RUN case "$BINARIES" in compiled) ./p7 compile ;; launchers) ./p7 launchers ;; *) echo "error: BINARIES is compiled or launchers, not \"$BINARIES\"" >&2; exit 2 ;; esac
 
-# glibc, not Alpine: compiled Deno binaries need it. Java 17 runs the broker.
-FROM eclipse-temurin:17-jre-noble
+# glibc, not Alpine: Deno needs it. Java 17 runs the broker.
+FROM ${RUNTIME_IMAGE}
 WORKDIR /p7
 # The broker listens on every interface and advertises localhost, which the binaries use
 # inside the container and which `-p 9092:9092` maps on the host.

@@ -1,17 +1,49 @@
 #!/usr/bin/env bash
 # Installs the system packages the tests use beside Deno and Kafka: kcat and protoc (clients
-# we did not write, for interoperability tests) and Chromium (for the dashboard's browser
-# test). Needs root and Debian's apt; does nothing for packages already present.
+# we did not write, for interoperability tests), Chromium (for the dashboard's browser test),
+# and a Docker engine with debootstrap and Compose v2 (for the tests that build and run the
+# image). Needs root and Debian's apt; does nothing for what is already present. Without
+# them, the tests that need them print "skipped: why".
 set -euo pipefail
+
+# Compose v2, built from its Go module: Debian's compose v1 rejects compose.yaml.
+COMPOSE_VERSION=v5.6.0
+plugins=/usr/local/lib/docker/cli-plugins
+
 missing=()
 command -v kcat >/dev/null || missing+=(kcat)
 command -v protoc >/dev/null || missing+=(protobuf-compiler)
 command -v chromium >/dev/null || missing+=(chromium)
-[ ${#missing[@]} -eq 0 ] && exit 0
-if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
-  echo "setup: cannot install ${missing[*]} (needs root and apt-get); their tests will be skipped" >&2
-  exit 0
+command -v dockerd >/dev/null || missing+=(docker.io)
+command -v debootstrap >/dev/null || missing+=(debootstrap)
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
+    echo "setup: cannot install ${missing[*]} (needs root and apt-get); their tests will be skipped" >&2
+    exit 0
+  fi
+  echo "setup: installing ${missing[*]}" >&2
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
-echo "setup: installing ${missing[*]}" >&2
-apt-get update -qq
-DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+
+compose_version() { docker compose version --short 2>/dev/null; }
+if [ "$(compose_version)" != "${COMPOSE_VERSION#v}" ] && [ "$(compose_version)" != "$COMPOSE_VERSION" ]; then
+  if ! command -v go >/dev/null || [ "$(id -u)" != 0 ]; then
+    echo "setup: cannot build Docker Compose $COMPOSE_VERSION (needs Go and root); its test will be skipped" >&2
+    exit 0
+  fi
+  echo "setup: building Docker Compose $COMPOSE_VERSION from its Go module" >&2
+  scratch=$(mktemp -d "${TMPDIR:-/tmp}/p7-compose.XXXXXX")
+  trap 'rm -rf "$scratch"' EXIT
+  (
+    cd "$scratch"
+    go mod init p7-compose-build >/dev/null 2>&1
+    go get "github.com/docker/compose/v5/cmd@$COMPOSE_VERSION" 2>/dev/null
+    CGO_ENABLED=0 go build -trimpath -o docker-compose \
+      -ldflags "-X github.com/docker/compose/v5/internal.Version=$COMPOSE_VERSION" \
+      github.com/docker/compose/v5/cmd
+  )
+  mkdir -p "$plugins"
+  install -m 0755 "$scratch/docker-compose" "$plugins/docker-compose"
+  echo "setup: $(docker compose version)" >&2
+fi

@@ -10,12 +10,17 @@ import assert from "node:assert/strict";
 import { basename, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { consumerConfig } from "../lib/args.ts";
+import { compileSteps } from "../lib/launchers.ts";
 import { createKafka, PARTITIONS, TOPIC, topicOffsets } from "../lib/kafka.ts";
 import { type Output, ROOT, type Running, spawnCommand, waitFor } from "./harness.ts";
 
 /** The only commands the Dockerfile may run; each is run verbatim below. */
 const FETCH = "bash kafka/kafka.sh fetch";
 const COMPILE = "./p7 compile";
+const LAUNCHERS = "./p7 launchers";
+/** The Deno stage's one command: the binaries that the build argument BINARIES names. */
+const BINARIES =
+  `case "$BINARIES" in compiled) ${COMPILE} ;; launchers) ${LAUNCHERS} ;; *) echo "error: BINARIES is compiled or launchers, not \\"$BINARIES\\"" >&2; exit 2 ;; esac`;
 const BROKER = "bash kafka/kafka.sh run";
 const STATUS = "bash kafka/kafka.sh status";
 
@@ -109,25 +114,6 @@ function isRepoFile(path: string): boolean {
   }
 }
 
-/** The entry scripts `deno task compile` builds, each with its flags (output aside). */
-interface CompileStep {
-  name: string;
-  flags: string[];
-}
-
-function compileSteps(task: string): CompileStep[] {
-  return task.split("&&").map((part) => {
-    const words = part.trim().split(/\s+/);
-    assert.deepEqual(words.slice(0, 2), ["deno", "compile"], part);
-    const script = words.at(-1)!;
-    const name = basename(script, ".ts");
-    const output = words.indexOf("--output");
-    assert.equal(words[output + 1], `dist/${name}`, `${part}: --output dist/${name}`);
-    const flags = words.slice(2, -1).filter((_, i) => i + 2 !== output && i + 1 !== output);
-    return { name, flags };
-  });
-}
-
 /** compose.yaml's services in order, each with its command (undefined: the image's CMD). */
 function composeServices(text: string): Map<string, string[] | undefined> {
   const lines = text.slice(text.search(/^services:$/m)).split("\n").slice(1);
@@ -203,7 +189,7 @@ Deno.test("the Dockerfile runs only commands this file runs, on files its stage 
     .map((i) => ({ stage: i.stage, keyword: i.keyword, command: commandOf(i) }));
   assert.deepEqual(commands, [
     { stage: "kafka", keyword: "RUN", command: FETCH },
-    { stage: "deno", keyword: "RUN", command: COMPILE },
+    { stage: "deno", keyword: "RUN", command: BINARIES },
     { stage: "final", keyword: "HEALTHCHECK", command: STATUS },
     { stage: "final", keyword: "CMD", command: BROKER },
   ]);
@@ -232,6 +218,20 @@ Deno.test("the Dockerfile runs only commands this file runs, on files its stage 
     P7_FILES: "/files",
   });
   assert.ok(dockerfile.some((i) => i.keyword === "EXPOSE" && i.args === "9092"));
+});
+
+Deno.test("BINARIES picks ./p7 compile or ./p7 launchers; anything else is a one-line error", async () => {
+  const echoed = BINARIES.replaceAll("./p7 ", "echo ");
+  for (const [value, task] of [["compiled", "compile"], ["launchers", "launchers"]]) {
+    const { code, stdout } = await runLine(["bash", "-c", echoed], ROOT, { BINARIES: value! });
+    assert.deepEqual([code, stdout], [0, `${task}\n`]);
+  }
+  const wrong = await runLine(["bash", "-c", echoed], ROOT, { BINARIES: "static" });
+  assert.deepEqual([wrong.code, wrong.stdout, wrong.stderr], [
+    2,
+    "",
+    'error: BINARIES is compiled or launchers, not "static"\n',
+  ]);
 });
 
 Deno.test("deno task compile builds each entry script with --frozen and its shebang's flags", async () => {
@@ -333,21 +333,14 @@ async function waitWhile(
 }
 
 /**
- * A folder of `./NAME` commands: the compiled binaries, or without `denort`, scripts that
- * run each entry script with exactly the flags `deno task compile` gives its binary.
+ * A folder of `./NAME` commands: the compiled binaries, or without `denort`, what the image
+ * holds with `BINARIES=launchers`.
  */
 async function binaries(tmp: string): Promise<string> {
   if (canCompile) return join(ROOT, "dist");
   const dir = join(tmp, "bin");
-  await Deno.mkdir(dir);
-  const quote = (word: string) => `'${word.replaceAll("'", `'\\''`)}'`;
-  for (const { name, flags } of steps) {
-    const deno = [Deno.execPath(), "run", "--no-prompt", "--config", join(ROOT, "deno.json")];
-    const line = [...deno, ...flags, join(ROOT, `${name}.ts`)].map(quote).join(" ");
-    await Deno.writeTextFile(join(dir, name), `#!/usr/bin/env bash\nexec ${line} "$@"\n`, {
-      mode: 0o755,
-    });
-  }
+  const { code, stderr } = await runLine(`${LAUNCHERS} ${dir}`, ROOT, {});
+  assert.equal(code, 0, stderr);
   return dir;
 }
 

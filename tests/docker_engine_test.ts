@@ -1,0 +1,303 @@
+/**
+ * The image in a real Docker engine, run as a user types the README's commands: built with
+ * `docker build . -t p7` (stand-in Debian bases and `BINARIES=launchers`, since no image
+ * registry answers and `deno compile` cannot download `denort`: the one substitution), run,
+ * fed, read, plotted, stopped and started again; then the course grader's timeline against a
+ * container, and the pipeline with `docker compose`. Without an engine it prints
+ * `skipped: why`.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import {
+  docker,
+  dockerOk,
+  dockerSpawn,
+  type Engine,
+  engineMissing,
+  signalIn,
+  startEngine,
+  waitHealthy,
+} from "./engine.ts";
+import {
+  fileProblems,
+  GRADER_DELAY,
+  graderDict,
+  graderTimeline,
+  plotYears,
+  timelineLine,
+} from "./grader.ts";
+import {
+  MONTH_NAMES,
+  readAll,
+  recompute,
+  ROOT,
+  type Running,
+  tempDir,
+  waitCaughtUp,
+  waitFor,
+  waitOffsets,
+} from "./harness.ts";
+
+const BUILD_ARGS = [
+  "--build-arg",
+  "MAVEN_IMAGE=p7-base/maven",
+  "--build-arg",
+  "NODE_IMAGE=p7-base/node",
+  "--build-arg",
+  "RUNTIME_IMAGE=p7-base/runtime",
+  "--build-arg",
+  "BINARIES=launchers",
+];
+/** The grader's container shares the host's network, on a port of the tests' own. */
+const GRADER_PORT = Number(Deno.env.get("P7_TEST_PORT") ?? 39092) + 300;
+
+const missing = await engineMissing();
+const composeMissing = missing ??
+  ((await docker(["compose", "version"])).code === 0
+    ? undefined
+    : "no Docker Compose v2 plugin (scripts/setup.sh builds it)");
+if (missing) console.log(`skipped: ${missing}`);
+else if (composeMissing) console.log(`skipped: ${composeMissing}`);
+
+/** The engine, started by the first test that needs it and stopped by the last. */
+let engine: Promise<Engine> | undefined;
+let users = (missing ? 0 : 2) + (composeMissing ? 0 : 1);
+function useEngine(): Promise<Engine> {
+  return engine ??= startEngine();
+}
+async function releaseEngine(): Promise<void> {
+  if (--users === 0 && engine) await (await engine).stop();
+}
+
+function seconds(since: number): string {
+  return `${((Date.now() - since) / 1000).toFixed(1)} s`;
+}
+
+/** Runs `docker ARGS` as a step of the log: the command, its outcome and its time. */
+async function step(args: string[], cwd?: string): Promise<string> {
+  const started = Date.now();
+  const stdout = await dockerOk(args, cwd);
+  console.log(`docker ${args.join(" ")}: ok in ${seconds(started)}`);
+  return stdout;
+}
+
+/**
+ * Runs `docker exec -t NAME ./debug` until the terminal shows a line; returns what it showed.
+ * Until the producer has made the topic, debug says it does not exist: then it runs again,
+ * as a user would.
+ */
+async function debugInTerminal(name: string): Promise<string> {
+  return await waitFor("debug's first message", async () => {
+    const terminal = dockerSpawn(["exec", "-t", name, "./debug"]);
+    await waitFor("debug's first line", () => terminal.stdout().includes("\n"), 30_000);
+    if (/^error: topic "temperatures" does not exist/.test(terminal.stdout())) {
+      assert.equal((await terminal.done).code, 1);
+      return undefined;
+    }
+    assert.equal(await signalIn(name, /debug\.ts/, "SIGINT"), 1, "one debug process");
+    const { code } = await terminal.done;
+    assert.equal(code, 0, terminal.stdout());
+    return terminal.stdout();
+  }, 60_000);
+}
+
+async function removeContainer(name: string): Promise<void> {
+  await docker(["rm", "-f", name]);
+}
+
+Deno.test({
+  name: "the image in a real engine: build, run, producer, debug, consumers, plot, stop, start",
+  ignore: missing !== undefined,
+  fn: async () => {
+    const { bridge } = await useEngine();
+    const dir = await tempDir();
+    const files = join(dir, "files");
+    await Deno.mkdir(files);
+    const attached: Running[] = [];
+    try {
+      let started = Date.now();
+      const bases = await new Deno.Command("bash", {
+        args: [join(ROOT, "scripts/docker_bases.sh")],
+        stdout: "inherit",
+        stderr: "inherit",
+      }).output();
+      assert.ok(bases.success, "scripts/docker_bases.sh failed");
+      console.log(`stand-in bases ready in ${seconds(started)}`);
+      await step(["build", "-q", "--network", "host", ...BUILD_ARGS, ".", "-t", "p7"], ROOT);
+
+      // The README's commands as written; this engine gives the container its own loopback
+      // only (an engine with a bridge is told so, to keep off private-range addresses).
+      await removeContainer("p7");
+      const isolate = bridge ? ["--network", "none"] : [];
+      await step(["run", "-d", "-v", "./files:/files", ...isolate, "--name=p7", "p7"], dir);
+      console.log(`healthy after ${(await waitHealthy("p7")).toFixed(1)} s`);
+      await step(["exec", "-d", "p7", "./producer"]);
+
+      started = Date.now();
+      const shown = await debugInTerminal("p7");
+      const first = graderDict(shown);
+      assert.match(String(first.date), /^1990-\d\d-\d\d$/);
+      assert.ok(MONTH_NAMES.includes(String(first.key)), shown);
+      console.log(
+        `docker exec -t p7 ./debug: first line ${shown.split("\n")[0]!.trim()} in ${
+          seconds(started)
+        }`,
+      );
+
+      started = Date.now();
+      attached.push(dockerSpawn(["exec", "p7", "./consumer", "0", "2"]));
+      attached.push(dockerSpawn(["exec", "p7", "./consumer", "1", "3"]));
+      await waitOffsets(
+        files,
+        "every partition file past offset 20",
+        (o) => o.every((x) => x > 20),
+      );
+      console.log(`docker exec p7 ./consumer 0 2 and 1 3: four files in ${seconds(started)}`);
+      const plot = await step(["exec", "p7", "./plot"]);
+      assert.equal(plot, "");
+      const svg = await Deno.readTextFile(join(files, "month.svg"));
+      assert.deepEqual(plotYears(svg), [1990, 1990, 1990]);
+      // At 0.1 s a day the twelve months take 37 s; every other rule holds already.
+      const problems = fileProblems(await readAll(files)).filter((p) => !/months, not 12/.test(p));
+      assert.deepEqual(problems, []);
+
+      started = Date.now();
+      await step(["stop", "p7"]);
+      assert.ok(Date.now() - started < 30_000, `docker stop took ${seconds(started)}`);
+      for (const client of attached) await client.done;
+      const offsets = (await readAll(files)).map((file) => file.offset as number);
+      await step(["start", "p7"]);
+      await waitHealthy("p7");
+      // The consumer goes on exactly where its files say.
+      const again = dockerSpawn(["exec", "p7", "./consumer", "0", "2"]);
+      attached.push(again);
+      const resumed = `consumer: partitions 0 2 from 0@${offsets[0]} 2@${offsets[2]}`;
+      await waitFor(`"${resumed}"`, () => again.stderr().includes(resumed), 30_000);
+      assert.equal(await signalIn("p7", /consumer\.ts/, "SIGINT"), 1);
+      const stopped = await again.done;
+      assert.equal(stopped.code, 0, stopped.stderr);
+      assert.match(stopped.stderr, /consumer: stopped at offsets 0@\d+ 2@\d+; \d+ counted/);
+      console.log(`docker start p7; docker exec p7 ./consumer 0 2: ${resumed.slice(10)}`);
+    } finally {
+      await removeContainer("p7");
+      for (const client of attached) await client.stop("SIGKILL");
+      await Deno.remove(dir, { recursive: true });
+      await releaseEngine();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "the grader's timeline against the image at 0.01 s a day; after stop and start the files equal the topic",
+  ignore: missing !== undefined,
+  fn: async () => {
+    await useEngine();
+    const dir = await tempDir();
+    const files = join(dir, "files");
+    await Deno.mkdir(files);
+    const brokers = `127.0.0.1:${GRADER_PORT}`;
+    const name = "p7-grader";
+    try {
+      await removeContainer(name);
+      // The grader's environment; the host network so that this test reads the topic.
+      const env = [
+        `AUTOGRADER_DELAY_OVERRIDE_VAL=${GRADER_DELAY}`,
+        `KAFKA_PORT=${GRADER_PORT}`,
+        "KAFKA_HOST=127.0.0.1",
+        `KAFKA_BROKERS=${brokers}`,
+      ].flatMap((pair) => ["-e", pair]);
+      await step([
+        "run",
+        "-d",
+        "--network",
+        "host",
+        ...env,
+        "-v",
+        "./files:/files",
+        `--name=${name}`,
+        "p7",
+      ], dir);
+      await waitHealthy(name);
+      const timeline = await graderTimeline({
+        brokers,
+        files,
+        producer: async () => void await dockerOk(["exec", "-d", name, "./producer"]),
+        debug: () => debugInTerminal(name),
+        consumer: async () =>
+          void await dockerOk(["exec", "-d", name, "./consumer", "0", "1", "2", "3"]),
+        plot: async () => void await dockerOk(["exec", name, "./plot"]),
+      });
+      console.log(timelineLine("image", timeline));
+
+      // Every process but the broker dies with the container (as kill -9 would end them).
+      await step(["stop", name]);
+      await step(["start", name]);
+      await waitHealthy(name);
+      await dockerOk(["exec", "-d", name, "./consumer", "0", "1", "2", "3"]);
+      await waitCaughtUp(files, [0, 1, 2, 3], 60_000, brokers);
+      const counted = await readAll(files);
+      assert.deepEqual(counted, await recompute("temperatures", brokers));
+      const days = counted.reduce((sum, file) => sum + (file.offset as number), 0);
+      console.log(
+        `after docker stop/start: four files equal the topic's ${days} records recomputed`,
+      );
+    } finally {
+      await removeContainer(name);
+      await Deno.remove(dir, { recursive: true });
+      await releaseEngine();
+    }
+  },
+});
+
+Deno.test({
+  name: "docker compose up -d runs the pipeline from compose.yaml, docker compose down ends it",
+  ignore: composeMissing !== undefined,
+  fn: async () => {
+    await useEngine();
+    const dir = await tempDir();
+    const files = join(dir, "files");
+    await Deno.mkdir(files);
+    // compose.yaml as it is, with the test's override: no network of the project's own.
+    const compose = [
+      "compose",
+      "-f",
+      join(ROOT, "compose.yaml"),
+      "-f",
+      join(ROOT, "tests/compose.test.yaml"),
+      "--project-directory",
+      dir,
+    ];
+    const networks = await dockerOk(["network", "ls", "--format", "{{.Name}}"]);
+    try {
+      await step([...compose, "up", "-d"]);
+      await waitOffsets(
+        files,
+        "every partition file past offset 10",
+        (o) => o.every((x) => x > 10),
+      );
+      assert.equal(await step([...compose, "exec", "broker", "./plot"]), "");
+      assert.deepEqual(plotYears(await Deno.readTextFile(join(files, "month.svg"))), [
+        1990,
+        1990,
+        1990,
+      ]);
+      const services = await dockerOk([...compose, "ps", "--format", "{{.Service}} {{.State}}"]);
+      assert.deepEqual(services.trim().split("\n").sort(), [
+        "broker running",
+        "consumer-0-2 running",
+        "consumer-1-3 running",
+        "producer running",
+      ]);
+      assert.equal(await dockerOk(["network", "ls", "--format", "{{.Name}}"]), networks);
+      const started = Date.now();
+      await step([...compose, "down"]);
+      assert.ok(Date.now() - started < 40_000, `docker compose down took ${seconds(started)}`);
+      assert.equal(await dockerOk([...compose, "ps", "-a", "-q"]), "");
+    } finally {
+      await docker([...compose, "down", "--timeout", "1"]);
+      await Deno.remove(dir, { recursive: true });
+      await releaseEngine();
+    }
+  },
+});
