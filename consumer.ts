@@ -24,13 +24,13 @@ import { P7Error } from "./lib/errors.ts";
 import {
   createKafka,
   disconnectQuickly,
+  type FetchGuard,
+  fetchGuard,
   kafkaError,
   type PartitionOffsets,
-  restartRetriable,
-  STALL_MS,
+  RETRY,
   TOPIC,
   topicOffsets,
-  watchFetches,
 } from "./lib/kafka.ts";
 import { useFastVarints } from "./lib/kafkajs_varint.ts";
 import { emptyStats, type PartitionStats, type StatsEncoder, statsEncoder } from "./lib/stats.ts";
@@ -111,6 +111,7 @@ function describe(states: Map<number, PartitionState>): string {
 /** Consumes until stopped or failed; resolves once the consumer is disconnected. */
 async function consume(
   consumer: Consumer,
+  guard: FetchGuard,
   config: ConsumerConfig,
   states: Map<number, PartitionState>,
   totals: Totals,
@@ -174,7 +175,7 @@ async function consume(
   };
   // Watched from the start: kafkajs's run() includes the group join, which it may retry for
   // minutes, and a stop signal must not wait for it.
-  const unwatch = watchFetches(consumer, STALL_MS, fail);
+  const unwatch = guard.watch(consumer, fail);
   let stopping = false;
   // Partitions are independent, so one's checkpoint write need not hold up another's batch.
   consumer.run({ autoCommit: false, eachBatch, partitionsConsumedConcurrently: states.size })
@@ -210,6 +211,7 @@ export async function main(args: string[]): Promise<number> {
   }
   const states = await prepare(config, offsets);
   console.error(`consumer: partitions ${config.partitions.join(" ")} from ${describe(states)}`);
+  const guard = fetchGuard(config.brokers);
   const consumer = kafka.consumer({
     // A group of its own, so the fixed assigner is the only one that decides.
     groupId: `p7-consumer-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`,
@@ -223,11 +225,9 @@ export async function main(args: string[]): Promise<number> {
     maxBytesPerPartition: 128 * 1024,
     maxBytes: 512 * 1024,
     retry: {
-      initialRetryTime: 300,
-      maxRetryTime: 3000,
-      retries: 10,
-      // Past the retry budget, fail loudly instead of restarting forever.
-      restartOnFailure: restartRetriable(),
+      ...RETRY,
+      // Restarts ride through a broker's loss; the guard ends a consumer stalled for 30 s.
+      restartOnFailure: guard.restartOnFailure,
     },
   });
   const started = performance.now();
@@ -235,7 +235,7 @@ export async function main(args: string[]): Promise<number> {
   try {
     await consumer.connect();
     await consumer.subscribe({ topics: [TOPIC], fromBeginning: true });
-    await consume(consumer, config, states, totals, stop);
+    await consume(consumer, guard, config, states, totals, stop);
   } catch (error) {
     throw kafkaError(error, config.brokers, `consuming "${TOPIC}"`);
   }

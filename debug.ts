@@ -10,12 +10,10 @@ import { onStopSignal, runMain, whenAborted } from "./lib/cli.ts";
 import {
   createKafka,
   disconnectQuickly,
+  fetchGuard,
   kafkaError,
-  restartRetriable,
-  STALL_MS,
   TOPIC,
   topicOffsets,
-  watchFetches,
 } from "./lib/kafka.ts";
 import { pyDict } from "./lib/pyrepr.ts";
 import { validateRecord } from "./lib/report.ts";
@@ -50,10 +48,11 @@ export async function main(args: string[]): Promise<number> {
   } finally {
     await disconnectQuickly(admin);
   }
+  const guard = fetchGuard(config.brokers);
   const consumer = kafka.consumer({
     groupId: "debug",
     allowAutoTopicCreation: false,
-    retry: { restartOnFailure: restartRetriable() },
+    retry: { restartOnFailure: guard.restartOnFailure },
   });
   let failure: unknown;
   let fail = (_: unknown) => {};
@@ -88,7 +87,7 @@ export async function main(args: string[]): Promise<number> {
       // Nothing is printed here: the course's grader parses the first line a terminal shows,
       // stdout and stderr together, as a message. From the first join on the watchdog runs:
       // a rebalance of the shared group may pause fetches before.
-      unwatch = watchFetches(consumer, STALL_MS, fail);
+      unwatch = guard.watch(consumer, fail);
     }, (error) => stopping || fail(error));
     await Promise.race([failed, whenAborted(stop)]);
   } catch (error) {

@@ -21,9 +21,11 @@ import {
   kafkaError,
   PARTITIONS,
   recreateTopic,
+  RETRY,
   RUN_HEADER,
   sleep,
   TOPIC,
+  topicConfig,
 } from "./lib/kafka.ts";
 import { useFastVarints } from "./lib/kafkajs_varint.ts";
 import { partitionFor } from "./lib/partitioner.ts";
@@ -93,7 +95,10 @@ export async function main(args: string[]): Promise<number> {
   const admin = kafka.admin();
   try {
     await admin.connect();
-    await recreateTopic(admin, TOPIC, PARTITIONS);
+    await recreateTopic(admin, TOPIC, {
+      partitions: PARTITIONS,
+      replicationFactor: config.replicationFactor,
+    });
   } catch (error) {
     await pages.return?.();
     throw kafkaError(error, config.brokers, `recreating topic "${TOPIC}"`);
@@ -104,15 +109,20 @@ export async function main(args: string[]): Promise<number> {
     idempotent: true,
     maxInFlightRequests: 1,
     allowAutoTopicCreation: false,
-    retry: { initialRetryTime: 300, maxRetryTime: 3000, retries: 10 },
+    retry: RETRY,
   });
   const run = crypto.randomUUID();
   const headers = { [RUN_HEADER]: Buffer.from(run) };
+  const replicas = config.replicationFactor === 1
+    ? ""
+    : ` (replication factor ${config.replicationFactor}, ${
+      topicConfig(config.replicationFactor)["min.insync.replicas"] ?? 1
+    } in sync for a write)`;
   const limit = config.count === Infinity
     ? (source.kind === "file" ? "every row" : "forever")
     : `${config.count} days`;
   console.error(
-    `producer: topic "${TOPIC}" recreated with ${PARTITIONS} partitions; ${about}, ` +
+    `producer: topic "${TOPIC}" recreated with ${PARTITIONS} partitions${replicas}; ${about}, ` +
       `delay ${config.delay} s, ${limit}`,
   );
   const started = performance.now();

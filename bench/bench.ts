@@ -309,7 +309,10 @@ export async function main(args: string[]): Promise<number> {
     messages: config.count,
     version: tools.version,
   };
-  await withAdmin(config.broker, (admin) => recreateTopic(admin, JAVA_TOPIC, PARTITIONS));
+  await withAdmin(
+    config.broker,
+    (admin) => recreateTopic(admin, JAVA_TOPIC, { partitions: PARTITIONS }),
+  );
   log(`java producer: ${config.count} records of ${recordSize} bytes`);
   const javaProducer = await javaRun(
     "java ProducerPerformance (acks=all)",

@@ -26,6 +26,8 @@ export interface ProducerConfig {
   delay: number;
   /** Days to send, `Infinity` for forever (or the whole file). */
   count: number;
+  /** Replicas of each partition of the topic (3 or more: two must acknowledge a write). */
+  replicationFactor: number;
   /** Where the days come from. */
   source: SimulationSource | FileSource;
 }
@@ -96,6 +98,8 @@ simulated days, or with --source the rows of a file of real observations.
   --delay SECONDS          pause between days (default: $AUTOGRADER_DELAY_OVERRIDE_VAL,
                            else 0.1; 0 = as fast as possible)
   --count N                stop once N days are sent (default: forever, or the whole file)
+  --replication-factor R   replicas of each partition (default 1); with 3 or more, two
+                           must have a write (min.insync.replicas=2); at most the live brokers
 ${BROKERS_HELP}
   --help                   this text
 Simulation (without --source):
@@ -254,6 +258,7 @@ export function producerConfig(
     units: { type: "string" },
     where: { type: "string", multiple: true },
     brokers: { type: "string" },
+    "replication-factor": { type: "string" },
   }, false);
   if (values.help) return { kind: "help", usage: PRODUCER_USAGE };
   const text = (name: string) => values[name] as string | undefined;
@@ -264,6 +269,9 @@ export function producerConfig(
     count: text("count") === undefined
       ? Infinity
       : parseInteger("--count", text("count")!, 1, Number.MAX_SAFE_INTEGER),
+    replicationFactor: text("replication-factor") === undefined
+      ? 1
+      : parseInteger("--replication-factor", text("replication-factor")!, 1, 99),
     source: text("source") === undefined
       ? simulationSource(values, randomSeed)
       : fileSource(values, text("source")!),

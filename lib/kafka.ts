@@ -69,18 +69,26 @@ function logCreator() {
   };
 }
 
+/**
+ * The clients' retry budget, about 20 s: waits grow from 0.3 s to at most 1 s, so that a
+ * request is tried again soon after a lost broker's partitions get a new leader (about 9 s
+ * after a kill -9, when the controller fences it), and an unreachable cluster is reported
+ * instead of retried forever.
+ */
+export const RETRY = { initialRetryTime: 300, maxRetryTime: 1000, retries: 20 } as const;
+
 /** Options of `createKafka`. */
 export interface CreateKafkaOptions {
   /**
    * Retries of a failed request; a health check or a web page wants an answer sooner.
-   * @default 10
+   * @default 20
    */
   retries?: number;
 }
 
 /**
  * A kafkajs client with p7's settings: quick connection failures, a bounded retry budget
- * (about 25 s by default, so an unreachable broker is reported instead of retried forever),
+ * (about 20 s by default, so an unreachable broker is reported instead of retried forever),
  * and kafkajs logging off unless `P7_KAFKA_LOG` is `error`, `warn`, `info` or `debug`.
  * Requires `--allow-net` and `--allow-env`.
  */
@@ -95,7 +103,7 @@ export function createKafka(
     brokers,
     connectionTimeout: 3000,
     requestTimeout: 30000,
-    retry: { initialRetryTime: 300, maxRetryTime: 3000, retries: options.retries ?? 10 },
+    retry: { ...RETRY, retries: options.retries ?? RETRY.retries },
     logLevel: level,
     logCreator,
   };
@@ -140,18 +148,64 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
+/** Options of `recreateTopic`. */
+export interface RecreateTopicOptions {
+  /** Partitions of the new topic. */
+  partitions: number;
+  /**
+   * Replicas of each partition; with 3 or more, `min.insync.replicas` is 2, so an acks=all
+   * write survives the loss of any one broker and still lands on two.
+   * @default 1
+   */
+  replicationFactor?: number;
+  /**
+   * Topic settings beside those (e.g. `cleanup.policy`).
+   * @default {}
+   */
+  config?: Record<string, string>;
+  /**
+   * How long deletion and creation may take.
+   * @default 60000
+   */
+  timeoutMs?: number;
+}
+
+/** The topic settings `recreateTopic` gives a topic of `replicationFactor` replicas. */
+export function topicConfig(
+  replicationFactor: number,
+  config: Record<string, string> = {},
+): Record<string, string> {
+  return replicationFactor >= 3 ? { "min.insync.replicas": "2", ...config } : { ...config };
+}
+
 /**
  * Deletes `topic` if it exists, waits until the deletion has taken effect (the broker
  * accepts the topic's creation again), creates it and waits for its partition leaders.
+ * The replication factor is checked against the live brokers before anything is deleted.
  *
- * @throws {P7Error} `BROKER` when it cannot be done within `timeoutMs`.
+ * @throws {P7Error} `USAGE` when the replication factor exceeds the live brokers; `BROKER`
+ * when it cannot be done within the timeout.
+ * @example
+ * ```ts
+ * await recreateTopic(admin, "temperatures", { partitions: 4, replicationFactor: 3 });
+ * ```
  */
 export async function recreateTopic(
   admin: Admin,
   topic: string,
-  partitions: number,
-  timeoutMs = 60_000,
+  options: RecreateTopicOptions,
 ): Promise<void> {
+  const { partitions, replicationFactor = 1, timeoutMs = 60_000 } = options;
+  const { brokers } = await admin.describeCluster();
+  if (replicationFactor > brokers.length) {
+    throw new P7Error(
+      "USAGE",
+      `--replication-factor ${replicationFactor} needs ${replicationFactor} live brokers; ` +
+        `the cluster has ${brokers.length}`,
+    );
+  }
+  const configEntries = Object.entries(topicConfig(replicationFactor, options.config))
+    .map(([name, value]) => ({ name, value }));
   const deadline = Date.now() + timeoutMs;
   if ((await admin.listTopics()).includes(topic)) {
     await admin.deleteTopics({ topics: [topic], timeout: timeoutMs });
@@ -159,7 +213,7 @@ export async function recreateTopic(
   while (true) {
     // createTopics answers false while the old topic still exists, i.e. deletion is pending.
     const created = await admin.createTopics({
-      topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }],
+      topics: [{ topic, numPartitions: partitions, replicationFactor, configEntries }],
       waitForLeaders: true,
       timeout: timeoutMs,
     });
@@ -199,30 +253,56 @@ export async function topicOffsets(admin: Admin, topic: string): Promise<Partiti
 /** How long a consumer may go without a completed fetch before it gives up. */
 export const STALL_MS = 30_000;
 
+/** A consumer's bound on waiting for Kafka: its restart policy and its stall watchdog. */
+export interface FetchGuard {
+  /**
+   * kafkajs's `retry.restartOnFailure`: restarts the consumer after a retriable error (a
+   * coordinator still loading, a leader moved, a broker of the cluster lost) while a fetch
+   * completed within `STALL_MS`; anything else ends it.
+   */
+  restartOnFailure(error: Error): Promise<boolean>;
+  /**
+   * Calls `onStall` once when `consumer` has completed no fetch for `STALL_MS` (kafkajs keeps
+   * reconnecting forever in some states, e.g. a broker lost during a group join). An idle
+   * consumer still fetches every `maxWaitTimeInMs`. Returns a function that stops watching.
+   */
+  watch(consumer: Consumer, onStall: (error: P7Error) => void): () => void;
+}
+
 /**
- * Calls `onStall` once when `consumer` has completed no fetch for `limitMs` (kafkajs keeps
- * reconnecting forever in some states, e.g. a broker lost during a group join). An idle
- * consumer still fetches every `maxWaitTimeInMs`. Returns a function that stops watching.
+ * The guard of a consumer of `brokers`: it rides through the loss of a broker (another takes
+ * over its partitions within seconds) and gives up, naming the brokers, when none has
+ * answered a fetch for `STALL_MS`.
  */
-export function watchFetches(
-  consumer: Consumer,
-  limitMs: number,
-  onStall: (error: P7Error) => void,
-): () => void {
+export function fetchGuard(brokers: string[]): FetchGuard {
   let last = Date.now();
-  const removeListener = consumer.on(consumer.events.FETCH, () => {
-    last = Date.now();
-  });
-  const timer = setInterval(() => {
-    if (Date.now() - last < limitMs) return;
-    stop();
-    onStall(new P7Error("BROKER", `no answer from Kafka for ${Math.round(limitMs / 1000)} s`));
-  }, 1000);
-  function stop() {
-    clearInterval(timer);
-    removeListener();
-  }
-  return stop;
+  const stalled = () => Date.now() - last >= STALL_MS;
+  return {
+    restartOnFailure: (error) => Promise.resolve(retriable(error) && !stalled()),
+    watch(consumer, onStall) {
+      last = Date.now();
+      const removeListener = consumer.on(consumer.events.FETCH, () => {
+        last = Date.now();
+      });
+      const timer = setInterval(() => {
+        if (!stalled()) return;
+        stop();
+        onStall(
+          new P7Error(
+            "BROKER",
+            `cannot reach Kafka at ${brokers.join(",")}: no fetch answered for ${
+              STALL_MS / 1000
+            } s`,
+          ),
+        );
+      }, 1000);
+      function stop() {
+        clearInterval(timer);
+        removeListener();
+      }
+      return stop;
+    },
+  };
 }
 
 /** How long a client may take to disconnect before the process leaves without it. */
@@ -241,25 +321,18 @@ export async function disconnectQuickly(client: { disconnect(): Promise<void> })
   disconnected.abort();
 }
 
-/** True for a kafkajs error the broker may stop giving, e.g. a coordinator still loading. */
+/**
+ * True for a kafkajs error that another try may not meet: one the broker marks retriable (a
+ * coordinator still loading, a leader moved) or a lost connection (a broker of a cluster
+ * down, its partitions' leadership moving to another).
+ */
 function retriable(error: unknown): boolean {
   for (
     let e = error as Record<string, unknown> | undefined;
     e;
     e = (e.cause ?? e.originalError) as typeof e
   ) {
-    if (e.name === "KafkaJSConnectionError") return false;
-    if (e.retriable === true) return true;
+    if (e.name === "KafkaJSConnectionError" || e.retriable === true) return true;
   }
   return false;
-}
-
-/**
- * A kafkajs `restartOnFailure`: restarts the consumer after a retriable error (a group
- * coordinator still loading just after a broker start), at most `limit` times in a process;
- * anything else, an unreachable broker included, ends the consumer.
- */
-export function restartRetriable(limit = 5): (error: Error) => Promise<boolean> {
-  let restarts = 0;
-  return (error) => Promise.resolve(retriable(error) && restarts++ < limit);
 }
