@@ -10,6 +10,7 @@
 #   kafka.sh stop           stop the nodes cleanly (SIGTERM, then wait)
 #   kafka.sh run            run one node in the foreground (formats storage on first start)
 #   kafka.sh status         one line per node; exit 0 when every node answers on its port
+#   kafka.sh brokers        the nodes' client addresses, as KAFKA_BROKERS takes them
 #   kafka.sh tools          download Kafka's perf tools, print their classpath
 #
 # Environment (all optional):
@@ -287,6 +288,7 @@ case "${1:-}" in
   stop) stop ;;
   run) run ;;
   status) status ;;
+  brokers) for i in $(seq 1 "$nodes"); do use_node "$i"; printf '%s%s' "$([ "$i" = 1 ] || echo ,)" "$(where)"; done; echo ;;
   tools) tools ;;
-  *) die "usage: kafka.sh fetch|start|stop|run|status|tools" ;;
+  *) die "usage: kafka.sh fetch|start|stop|run|status|brokers|tools" ;;
 esac

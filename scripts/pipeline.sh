@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # The whole pipeline on this machine: the local broker (started unless one is reachable),
+# or with KAFKA_NODES=N a cluster of N nodes and a topic of replication factor min(N, 3),
 # the producer, two consumer processes (partitions 0 2 and 1 3) and the plot redrawn every
 # 10 s. Ctrl-C stops everything cleanly. Extra arguments go to the producer.
 set -euo pipefail
@@ -9,6 +10,10 @@ files=${P7_FILES:-files}
 mkdir -p "$files"
 
 bash kafka/kafka.sh start
+nodes=${KAFKA_NODES:-1}
+export KAFKA_BROKERS=${KAFKA_BROKERS:-$(bash kafka/kafka.sh brokers)}
+replicas=()
+((nodes == 1)) || replicas=(--replication-factor $((nodes < 3 ? nodes : 3)))
 
 # The producer recreates the topic, so checkpoints of an earlier run no longer apply.
 old=$(find "$files" -maxdepth 1 \( -name 'partition-*.json' -o -name 'rejected-*.jsonl' \) | wc -l)
@@ -36,7 +41,7 @@ stop() {
 
 log=$(mktemp "${TMPDIR:-/tmp}/p7-producer.XXXXXX")
 trap stop INT TERM
-deno run --allow-net --allow-env --allow-read producer.ts "$@" 2> >(tee "$log" >&2) &
+deno run --allow-net --allow-env --allow-read producer.ts "${replicas[@]}" "$@" 2> >(tee "$log" >&2) &
 pids+=($!)
 until grep -q 'recreated' "$log"; do
   kill -0 "${pids[0]}" 2>/dev/null || { echo "pipeline: the producer exited"; stop 1; }

@@ -27,6 +27,8 @@ import {
 export interface Cluster {
   /** Every node's client address, comma-separated, as `--brokers` takes them. */
   brokers: string;
+  /** The environment under which kafka/kafka.sh (and `./p7 pipeline`) act on this cluster. */
+  env: Record<string, string>;
   nodes: number;
   /** Seconds `kafka.sh start` took from nothing to every node serving. */
   startSeconds: number;
@@ -61,6 +63,7 @@ export async function startCluster(port: number, nodes = 3): Promise<Cluster> {
   }
   return {
     brokers: Array.from({ length: nodes }, (_, i) => `127.0.0.1:${port + 2 * i}`).join(","),
+    env,
     nodes,
     startSeconds: (performance.now() - started) / 1000,
     sh,

@@ -4,8 +4,17 @@
  * nothing lost or counted twice. `./p7 chaos --nodes 3 --leader-kills N` is the long run.
  */
 import assert from "node:assert/strict";
+import { createKafka } from "../lib/kafka.ts";
 import { leaderLossSummary, runLeaderLoss, startCluster } from "./cluster.ts";
-import { run } from "./harness.ts";
+import {
+  pipelineUntilCounted,
+  readAll,
+  recompute,
+  run,
+  spawn,
+  tempDir,
+  waitCaughtUp,
+} from "./harness.ts";
 
 const PORT = Number(Deno.env.get("P7_TEST_PORT") ?? 39092) + 500;
 
@@ -39,6 +48,28 @@ Deno.test("three nodes: leaders killed and stopped under load, every file exact,
     assert.deepEqual(report.problems, []);
     assert.equal(report.mismatches, 0);
     assert.ok(report.messages > 1000, `${report.messages} messages`);
+
+    // KAFKA_NODES=3 ./p7 pipeline: the cluster (already running), a topic of RF 3.
+    const dir = await tempDir();
+    const piped = await pipelineUntilCounted(dir, cluster.env);
+    assert.equal(piped.code, 0, piped.stderr);
+    assert.match(piped.stderr, /recreated with 4 partitions \(replication factor 3, 2 in sync/);
+    assert.match(piped.stdout, /Kafka 4\.\d+\.\d+ node 3 already running/);
+    const rest = spawn("consumer.ts", ["0", "1", "2", "3", "--dir", dir], {
+      env: { KAFKA_BROKERS: cluster.brokers },
+    });
+    await waitCaughtUp(dir, [0, 1, 2, 3], 60_000, cluster.brokers);
+    assert.equal((await rest.stop()).code, 0);
+    assert.deepEqual(await readAll(dir), await recompute("temperatures", cluster.brokers));
+    const admin = createKafka(cluster.brokers.split(","), "p7-cluster-test").admin();
+    await admin.connect();
+    try {
+      const { topics } = await admin.fetchTopicMetadata({ topics: ["temperatures"] });
+      assert.deepEqual(topics[0]!.partitions.map((p) => p.replicas.length), [3, 3, 3, 3]);
+    } finally {
+      await admin.disconnect();
+      await Deno.remove(dir, { recursive: true });
+    }
   } finally {
     await cluster.destroy();
   }

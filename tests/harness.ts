@@ -369,3 +369,36 @@ export async function tempFiles(dir: string): Promise<string[]> {
   }
   return names;
 }
+
+/**
+ * Runs `./p7 pipeline --delay 0.005 --seed 8` with `env` (and `P7_FILES=dir`) until every
+ * partition file has counted something, then stops it with one SIGINT to its process group,
+ * as a terminal's Ctrl-C would, and returns what it printed.
+ */
+export async function pipelineUntilCounted(
+  dir: string,
+  env: Record<string, string>,
+): Promise<Output> {
+  // setsid: the pipeline leads a process group; `env -u`: the pipeline picks its brokers
+  // unless KAFKA_BROKERS says otherwise.
+  const pipeline = spawnCommand(
+    new Deno.Command("env", {
+      args: [
+        ...("KAFKA_BROKERS" in env ? [] : ["-u", "KAFKA_BROKERS"]),
+        ...["setsid", "./p7", "pipeline", "--delay", "0.005", "--seed", "8"],
+      ],
+      cwd: ROOT,
+      env: { P7_FILES: dir, NO_COLOR: "1", ...env },
+      stdout: "piped",
+      stderr: "piped",
+    }),
+  );
+  await waitFor("the pipeline to run", () => /pipeline: running/.test(pipeline.stdout()));
+  await waitOffsets(
+    dir,
+    "every partition to count something",
+    (offsets) => offsets.every((offset) => offset > 10),
+  );
+  Deno.kill(-pipeline.process.pid, "SIGINT");
+  return await pipeline.done;
+}

@@ -9,12 +9,11 @@ import {
   backfill,
   BROKERS,
   endOffsets,
+  pipelineUntilCounted,
   readAll,
   recompute,
-  ROOT,
   run,
   spawn,
-  spawnCommand,
   tempDir,
   waitCaughtUp,
   waitFor,
@@ -129,25 +128,7 @@ Deno.test("debug prints one Python-dict line per new message, nothing else on st
 
 Deno.test("./p7 pipeline runs everything, and one Ctrl-C stops it cleanly and exactly", async () => {
   const dir = await tempDir();
-  // setsid: the pipeline leads a process group, which gets the SIGINT as a terminal's
-  // Ctrl-C would send it.
-  const pipeline = spawnCommand(
-    new Deno.Command("setsid", {
-      args: ["./p7", "pipeline", "--delay", "0.005", "--seed", "8"],
-      cwd: ROOT,
-      env: { KAFKA_BROKERS: BROKERS, P7_FILES: dir, NO_COLOR: "1" },
-      stdout: "piped",
-      stderr: "piped",
-    }),
-  );
-  await waitFor("the pipeline to run", () => /pipeline: running/.test(pipeline.stdout()));
-  await waitOffsets(
-    dir,
-    "every partition to count something",
-    (offsets) => offsets.every((offset) => offset > 10),
-  );
-  Deno.kill(-pipeline.process.pid, "SIGINT");
-  const result = await pipeline.done;
+  const result = await pipelineUntilCounted(dir, { KAFKA_BROKERS: BROKERS });
   assert.equal(result.code, 0, result.stderr);
   assert.match(result.stdout, /pipeline: stopped; files in /);
   const sent = /producer: sent (\d+) days .* and (\d+) duplicates/.exec(result.stderr);
