@@ -5,13 +5,21 @@
  * every partition file must equal an independent recomputation from the topic.
  *
  * `deno task chaos --kills 500 --broker-restarts 10` runs it on a private broker; the test
- * suite runs a short variant (tests/faults_test.ts).
+ * suite runs a short variant (tests/faults_test.ts). `deno task chaos --nodes 3
+ * --leader-kills 50` runs the cluster's leader-loss run instead (tests/cluster.ts).
  *
  * @module
  */
 import { parseFlags, parseInteger } from "../lib/args.ts";
 import { runMain } from "../lib/cli.ts";
+import { P7Error } from "../lib/errors.ts";
 import { mulberry32 } from "../lib/weather.ts";
+import {
+  type LeaderLossOptions,
+  leaderLossSummary,
+  runLeaderLoss,
+  startCluster,
+} from "./cluster.ts";
 import {
   broker,
   endOffsets,
@@ -162,41 +170,93 @@ export function summary(report: ChaosReport): string {
 
 export const CHAOS_USAGE = `Usage: chaos [options]
 Kills consumers and restarts the broker at random moments while the producer streams, then
-compares every partition file with a recomputation from the topic.
+compares every partition file with a recomputation from the topic. With --nodes, runs a
+cluster of its own instead and kills (or stops) partition leaders under the producer and two
+consumers, on a topic of replication factor 3.
   --kills N                kill -9s of consumer processes (default 200)
   --broker-restarts N      broker stops and restarts (default 5)
+  --nodes N                a cluster of N nodes, at least 3 (default: the single broker)
+  --leader-kills N         with --nodes: kill -9s of a partition leader (default 20)
+  --clean-stops N          with --nodes: clean stops of a partition leader (default 5)
   --seed N                 seed of the random moments (default: random, printed)
   --help                   this text`;
 
+/** What the command line asks for: a chaos run on the broker, or a leader-loss run. */
+export type ChaosRun =
+  | { kind: "broker"; options: ChaosOptions }
+  | { kind: "cluster"; nodes: number; options: LeaderLossOptions };
+
 /** The chaos run's options from its command line, or `undefined` for `--help`. */
-export function chaosOptions(args: string[], seed: number): ChaosOptions | undefined {
+export function chaosOptions(args: string[], seed: number): ChaosRun | undefined {
   const { values } = parseFlags(args, {
-    kills: { type: "string", default: "200" },
-    "broker-restarts": { type: "string", default: "5" },
+    kills: { type: "string" },
+    "broker-restarts": { type: "string" },
+    nodes: { type: "string" },
+    "leader-kills": { type: "string" },
+    "clean-stops": { type: "string" },
     seed: { type: "string", default: String(seed) },
   });
   if (values.help) return undefined;
+  const number = (flag: string, fallback: number, max: number) =>
+    values[flag] === undefined
+      ? fallback
+      : parseInteger(`--${flag}`, values[flag] as string, 0, max);
+  const seedValue = parseInteger("--seed", values.seed as string, 0, 2 ** 32 - 1);
+  if (values.nodes === undefined) {
+    for (const flag of ["leader-kills", "clean-stops"]) {
+      if (values[flag] !== undefined) throw new P7Error("USAGE", `--${flag} needs --nodes`);
+    }
+    return {
+      kind: "broker",
+      options: {
+        kills: number("kills", 200, 1_000_000),
+        brokerRestarts: number("broker-restarts", 5, 10_000),
+        seed: seedValue,
+      },
+    };
+  }
+  for (const flag of ["kills", "broker-restarts"]) {
+    if (values[flag] !== undefined) throw new P7Error("USAGE", `--${flag} is not for --nodes`);
+  }
   return {
-    kills: parseInteger("--kills", values.kills as string, 0, 1_000_000),
-    brokerRestarts: parseInteger(
-      "--broker-restarts",
-      values["broker-restarts"] as string,
-      0,
-      10_000,
-    ),
-    seed: parseInteger("--seed", values.seed as string, 0, 2 ** 32 - 1),
+    kind: "cluster",
+    nodes: parseInteger("--nodes", values.nodes as string, 3, 9),
+    options: {
+      leaderKills: number("leader-kills", 20, 10_000),
+      cleanStops: number("clean-stops", 5, 10_000),
+      seed: seedValue,
+    },
   };
+}
+
+/** Starts a cluster of its own beside the run's broker, runs the leader loss, stops it. */
+async function clusterChaos(nodes: number, options: LeaderLossOptions): Promise<boolean> {
+  const port = Number(Deno.env.get("P7_TEST_PORT") ?? 39892) + 10;
+  const cluster = await startCluster(port, nodes);
+  console.error(`chaos: ${nodes} nodes serving in ${cluster.startSeconds.toFixed(1)} s`);
+  try {
+    const report = await runLeaderLoss(cluster, options);
+    for (const problem of report.problems) console.error(`problem: ${problem}`);
+    console.log(leaderLossSummary(report));
+    return report.mismatches === 0 && report.problems.length === 0;
+  } finally {
+    await cluster.destroy();
+  }
 }
 
 if (import.meta.main) {
   await runMain(async () => {
-    const options = chaosOptions(Deno.args, crypto.getRandomValues(new Uint32Array(1))[0]!);
-    if (!options) {
+    const run = chaosOptions(Deno.args, crypto.getRandomValues(new Uint32Array(1))[0]!);
+    if (!run) {
       console.log(CHAOS_USAGE);
       return 0;
     }
-    console.error(`chaos: seed ${options.seed}`);
-    const report = await runChaos({ ...options, log: (line) => console.error(line) });
+    const log = (line: string) => console.error(line);
+    console.error(`chaos: seed ${run.options.seed}`);
+    if (run.kind === "cluster") {
+      return await clusterChaos(run.nodes, { ...run.options, log }) ? 0 : 1;
+    }
+    const report = await runChaos({ ...run.options, log });
     for (const problem of report.problems) console.error(`problem: ${problem}`);
     console.log(summary(report));
     return report.mismatches === 0 && report.problems.length === 0 ? 0 : 1;
