@@ -28,11 +28,11 @@ import {
   fetchGuard,
   kafkaError,
   type PartitionOffsets,
-  RETRY,
   TOPIC,
   topicOffsets,
 } from "./lib/kafka.ts";
 import { useFastVarints } from "./lib/kafkajs_varint.ts";
+import { hasTopic, STATS_TOPIC, type StatsPublisher, statsPublisher } from "./lib/stats_topic.ts";
 import { emptyStats, type PartitionStats, type StatsEncoder, statsEncoder } from "./lib/stats.ts";
 
 const PROGRESS_MS = 10_000;
@@ -111,7 +111,7 @@ function describe(states: Map<number, PartitionState>): string {
 /** Consumes until stopped or failed; resolves once the consumer is disconnected. */
 async function consume(
   consumer: Consumer,
-  guard: FetchGuard,
+  { guard, publisher }: { guard: FetchGuard; publisher?: StatsPublisher },
   config: ConsumerConfig,
   states: Map<number, PartitionState>,
   totals: Totals,
@@ -156,6 +156,8 @@ async function consume(
       }
       await appendRejected(config.dir, outcome.rejected);
       await saveStats(config.dir, state.stats, state.encode);
+      // Derived from the file just written, so the topic is never ahead of the checkpoint.
+      await publisher?.publish(state.stats, state.run ?? state.lock.run, outcome.changed);
       totals.counted += outcome.counted;
       totals.duplicates += outcome.duplicates;
       totals.rejected += outcome.rejected.length;
@@ -201,16 +203,37 @@ export async function main(args: string[]): Promise<number> {
   const kafka = createKafka(config.brokers, "p7-consumer");
   const admin = kafka.admin();
   let offsets: PartitionOffsets[];
+  let publishing: boolean;
   try {
     await admin.connect();
     offsets = await topicOffsets(admin, TOPIC);
+    publishing = await hasTopic(admin, STATS_TOPIC);
   } catch (error) {
     throw kafkaError(error, config.brokers, `reading topic "${TOPIC}"`);
   } finally {
     await disconnectQuickly(admin);
   }
   const states = await prepare(config, offsets);
-  console.error(`consumer: partitions ${config.partitions.join(" ")} from ${describe(states)}`);
+  let publisher: StatsPublisher | undefined;
+  if (publishing) {
+    try {
+      publisher = await statsPublisher(kafka);
+      // The whole state once: whatever an earlier run could not publish is there now. A
+      // partition not counted yet has nothing to say (and no producer run to name).
+      for (const state of states.values()) {
+        if (state.stats.offset > 0) await publisher.publish(state.stats, state.lock.run);
+      }
+    } catch (error) {
+      await disconnectQuickly(publisher ?? { disconnect: () => Promise.resolve() });
+      throw kafkaError(error, config.brokers, `publishing to "${STATS_TOPIC}"`);
+    }
+  }
+  console.error(
+    `consumer: partitions ${config.partitions.join(" ")} from ${describe(states)}; ` +
+      (publishing
+        ? `statistics published to "${STATS_TOPIC}"`
+        : `topic "${STATS_TOPIC}" does not exist, statistics not published`),
+  );
   const guard = fetchGuard(config.brokers);
   const consumer = kafka.consumer({
     // A group of its own, so the fixed assigner is the only one that decides.
@@ -224,20 +247,18 @@ export async function main(args: string[]): Promise<number> {
     // 128 KiB (512 KiB in all), at about the same rate once batches run concurrently.
     maxBytesPerPartition: 128 * 1024,
     maxBytes: 512 * 1024,
-    retry: {
-      ...RETRY,
-      // Restarts ride through a broker's loss; the guard ends a consumer stalled for 30 s.
-      restartOnFailure: guard.restartOnFailure,
-    },
+    retry: guard.retry,
   });
   const started = performance.now();
   const totals: Totals = { counted: 0, duplicates: 0, rejected: 0 };
   try {
     await consumer.connect();
     await consumer.subscribe({ topics: [TOPIC], fromBeginning: true });
-    await consume(consumer, guard, config, states, totals, stop);
+    await consume(consumer, { guard, publisher }, config, states, totals, stop);
   } catch (error) {
     throw kafkaError(error, config.brokers, `consuming "${TOPIC}"`);
+  } finally {
+    if (publisher) await disconnectQuickly(publisher);
   }
   const seconds = (performance.now() - started) / 1000;
   console.error(

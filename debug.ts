@@ -52,7 +52,7 @@ export async function main(args: string[]): Promise<number> {
   const consumer = kafka.consumer({
     groupId: "debug",
     allowAutoTopicCreation: false,
-    retry: { restartOnFailure: guard.restartOnFailure },
+    retry: guard.retry,
   });
   let failure: unknown;
   let fail = (_: unknown) => {};

@@ -12,6 +12,7 @@ import {
   type KafkaConfig,
   type LogEntry,
   logLevel,
+  type RetryOptions,
 } from "kafkajs";
 import { P7Error } from "./errors.ts";
 
@@ -256,11 +257,12 @@ export const STALL_MS = 30_000;
 /** A consumer's bound on waiting for Kafka: its restart policy and its stall watchdog. */
 export interface FetchGuard {
   /**
-   * kafkajs's `retry.restartOnFailure`: restarts the consumer after a retriable error (a
-   * coordinator still loading, a leader moved, a broker of the cluster lost) while a fetch
-   * completed within `STALL_MS`; anything else ends it.
+   * The consumer's `retry`: a short budget of tries (about 6 s), then a restart after a
+   * retriable error (a coordinator still loading, a leader moved, a broker of the cluster
+   * lost), which looks the group coordinator and the leaders up afresh, as long as a fetch
+   * completed within `STALL_MS`; anything else ends the consumer.
    */
-  restartOnFailure(error: Error): Promise<boolean>;
+  retry: RetryOptions & { restartOnFailure(error: Error): Promise<boolean> };
   /**
    * Calls `onStall` once when `consumer` has completed no fetch for `STALL_MS` (kafkajs keeps
    * reconnecting forever in some states, e.g. a broker lost during a group join). An idle
@@ -278,7 +280,12 @@ export function fetchGuard(brokers: string[]): FetchGuard {
   let last = Date.now();
   const stalled = () => Date.now() - last >= STALL_MS;
   return {
-    restartOnFailure: (error) => Promise.resolve(retriable(error) && !stalled()),
+    retry: {
+      ...RETRY,
+      // Past a lost coordinator, kafkajs retries the same broker: better to restart sooner.
+      retries: 8,
+      restartOnFailure: (error) => Promise.resolve(retriable(error) && !stalled()),
+    },
     watch(consumer, onStall) {
       last = Date.now();
       const removeListener = consumer.on(consumer.events.FETCH, () => {
