@@ -1,8 +1,9 @@
 #!/usr/bin/env -S deno run --allow-net --allow-env --allow-read
 /**
- * Serves a live web page of `DIR/partition-N.json` and the consumer's lag: the page, the
- * vega bundles it draws with, a small JSON API, and server-sent events whenever a partition
- * file changes, so the page redraws without polling.
+ * Serves a live web page of `DIR/partition-N.json` (or with `--from kafka`, of the statistics
+ * topic) and the consumer's lag: the page, the vega bundles it draws with, a small JSON API,
+ * and server-sent events whenever a partition's statistics change, so the page redraws
+ * without polling.
  *
  * @module
  */
@@ -21,6 +22,7 @@ import { chartsBody } from "./lib/dashboard_charts.ts";
 import { P7Error } from "./lib/errors.ts";
 import {
   createKafka,
+  disconnectQuickly,
   kafkaError,
   type PartitionOffsets,
   sleep,
@@ -35,6 +37,7 @@ import {
   type Rates,
   rates,
 } from "./lib/lag.ts";
+import { followStats, STATS_TOPIC, type StatsFollower } from "./lib/stats_topic.ts";
 
 /** How often the lag is sampled without a request, for the rates and the `lag` events. */
 const SAMPLE_MS = 5_000;
@@ -131,7 +134,51 @@ function isAhead(offsets: Offsets, files: StatsFile[]): boolean {
   );
 }
 
-function lagSampler(config: DashboardConfig): LagSampler {
+/** Where the dashboard reads the statistics, and how it learns that they changed. */
+interface StatsSource {
+  /** How messages name it. */
+  name: string;
+  read(): Promise<StatsFile[]>;
+  /** Calls `changed` with the partitions whose statistics changed, until `stop` aborts. */
+  watch(changed: (partitions: number[]) => void, stop: AbortSignal): Promise<void>;
+}
+
+function folderSource(dir: string): StatsSource {
+  return {
+    name: `the files in "${dir}"`,
+    read: () => readAllStats(dir),
+    watch: (changed, stop) => watchFolder(dir, changed, stop),
+  };
+}
+
+/** The statistics topic, read to its end before the server starts and followed after. */
+async function topicSource(config: DashboardConfig, stop: AbortSignal): Promise<StatsSource> {
+  const kafka = createKafka(config.brokers, "p7-dashboard");
+  const admin = kafka.admin();
+  let notify = (_: number[]) => {};
+  let follower: StatsFollower;
+  try {
+    await admin.connect();
+    follower = await followStats(kafka, admin, {
+      signal: stop,
+      onChange: (partitions) => notify(partitions),
+    });
+  } catch (error) {
+    throw kafkaError(error, config.brokers, `reading topic "${STATS_TOPIC}"`);
+  } finally {
+    await disconnectQuickly(admin);
+  }
+  return {
+    name: `topic "${STATS_TOPIC}"`,
+    read: () => Promise.resolve(follower.files()),
+    watch: async (changed) => {
+      notify = changed;
+      await follower.done;
+    },
+  };
+}
+
+function lagSampler(config: DashboardConfig, source: StatsSource): LagSampler {
   // One quick retry: a page shows "unreachable" now rather than after half a minute.
   const kafka = createKafka(config.brokers, "p7-dashboard", { retries: 1 });
   let samples: OffsetSample[] = [];
@@ -158,7 +205,7 @@ function lagSampler(config: DashboardConfig): LagSampler {
   };
   return async (maxAge) => {
     const read = performance.now();
-    const files = await readAllStats(config.dir);
+    const files = await source.read();
     let offsets = await offsetsSince(read - maxAge);
     // End offsets only grow: asked after the files were read, they cover every checkpoint,
     // unless the topic was recreated.
@@ -271,6 +318,7 @@ function text(message: string, status: number, headers: Record<string, string> =
 
 function handler(
   config: DashboardConfig,
+  source: StatsSource,
   assets: Map<string, Asset>,
   lag: LagSampler,
   hub: EventHub,
@@ -281,13 +329,13 @@ function handler(
     try {
       switch (path) {
         case "/api/partitions":
-          return json(partitionsBody(config.dir, await readAllStats(config.dir)));
+          return json(partitionsBody(config.dir, await source.read()));
         case "/api/lag": {
           const body = await lag(FRESH_MS);
           return json(body, body.error === undefined ? 200 : 503);
         }
         case "/api/charts": {
-          const [files, body] = await Promise.all([readAllStats(config.dir), lag(FRESH_MS)]);
+          const [files, body] = await Promise.all([source.read(), lag(FRESH_MS)]);
           return json(chartsBody(files, body.error === undefined ? body.partitions : undefined));
         }
         case "/events":
@@ -295,7 +343,7 @@ function handler(
       }
     } catch (error) {
       // The folder cannot be listed (permissions?): the page says so and the server goes on.
-      const message = `cannot read "${config.dir}": ${(error as Error).message}`;
+      const message = `cannot read ${source.name}: ${(error as Error).message}`;
       console.error(`dashboard: ${path}: ${message}`);
       return json({ error: message }, 500);
     }
@@ -322,7 +370,10 @@ export async function main(args: string[]): Promise<number> {
   const assets = await loadAssets();
   const stop = onStopSignal();
   const hub = eventHub();
-  const lag = lagSampler(config);
+  const source = config.from === "kafka"
+    ? await topicSource(config, stop)
+    : folderSource(config.dir);
+  const lag = lagSampler(config, source);
   let server: Deno.HttpServer<Deno.NetAddr>;
   try {
     server = Deno.serve({
@@ -331,9 +382,9 @@ export async function main(args: string[]): Promise<number> {
       onListen: ({ port }) =>
         console.error(
           `dashboard: serving http://${authority(config.host, port)}/ ` +
-            `for the files in "${config.dir}"`,
+            `for ${source.name}`,
         ),
-    }, handler(config, assets, lag, hub));
+    }, handler(config, source, assets, lag, hub));
   } catch (error) {
     if (
       !(error instanceof Deno.errors.AddrInUse || error instanceof Deno.errors.AddrNotAvailable)
@@ -349,7 +400,7 @@ export async function main(args: string[]): Promise<number> {
   const ping = setInterval(() => hub.send(": ping\n\n"), PING_MS);
   const changed = (partitions: number[]) => hub.send(sseEvent("partition", { partitions }));
   const background = Promise.all([
-    watchFolder(config.dir, changed, stop),
+    source.watch(changed, stop),
     watchLag(lag, hub, stop),
   ]);
   try {

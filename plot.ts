@@ -1,7 +1,8 @@
-#!/usr/bin/env -S deno run --allow-read --allow-write --allow-env
+#!/usr/bin/env -S deno run --allow-net --allow-read --allow-write --allow-env
 /**
  * Draws `DIR/month.svg`: the latest January, February and March average max temperatures
- * from whichever `DIR/partition-N.json` files exist.
+ * from whichever `DIR/partition-N.json` files exist, or with `--from kafka` from the
+ * statistics topic.
  *
  * @module
  */
@@ -12,6 +13,7 @@ import { readAllStats } from "./lib/checkpoint.ts";
 import { runMain } from "./lib/cli.ts";
 import { P7Error } from "./lib/errors.ts";
 import { latestBars, monthSpec, PLOT_MONTHS, renderSvg } from "./lib/plot.ts";
+import { fetchStats, STATS_TOPIC } from "./lib/stats_topic.ts";
 
 /** Runs the plotter; resolves to the exit status. */
 export async function main(args: string[]): Promise<number> {
@@ -20,7 +22,9 @@ export async function main(args: string[]): Promise<number> {
     console.log(config.usage);
     return 0;
   }
-  const files = await readAllStats(config.dir);
+  const files = config.from === "kafka"
+    ? await fetchStats(config.brokers, "p7-plot")
+    : await readAllStats(config.dir);
   const broken = files.find((file) => "error" in file);
   if (broken && "error" in broken) {
     throw new P7Error("CHECKPOINT", `Cannot read "${broken.path}": ${broken.error}`);
@@ -30,7 +34,9 @@ export async function main(args: string[]): Promise<number> {
   if (bars.length === 0) {
     throw new P7Error(
       "NO_DATA",
-      `no ${PLOT_MONTHS.join("/")} data in ${config.dir}/partition-*.json yet (run the consumer)`,
+      `no ${PLOT_MONTHS.join("/")} data in ${
+        config.from === "kafka" ? `topic "${STATS_TOPIC}"` : `${config.dir}/partition-*.json`
+      } yet (run the consumer)`,
     );
   }
   const path = join(config.dir, "month.svg");

@@ -30,6 +30,7 @@ import {
 import { useFastVarints } from "./lib/kafkajs_varint.ts";
 import { partitionFor } from "./lib/partitioner.ts";
 import { openReplay, type ReplayItem } from "./lib/replay.ts";
+import { STATS_TOPIC, STATS_TOPIC_CONFIG } from "./lib/stats_topic.ts";
 import { encodeReport, monthOf, MONTHS } from "./lib/report.ts";
 import { type GeneratedReport, generateReports } from "./lib/weather.ts";
 
@@ -95,9 +96,13 @@ export async function main(args: string[]): Promise<number> {
   const admin = kafka.admin();
   try {
     await admin.connect();
-    await recreateTopic(admin, TOPIC, {
+    const { replicationFactor } = config;
+    await recreateTopic(admin, TOPIC, { partitions: PARTITIONS, replicationFactor });
+    // The consumers' statistics of this run, derived from their checkpoints.
+    await recreateTopic(admin, STATS_TOPIC, {
       partitions: PARTITIONS,
-      replicationFactor: config.replicationFactor,
+      replicationFactor,
+      config: STATS_TOPIC_CONFIG,
     });
   } catch (error) {
     await pages.return?.();
@@ -122,7 +127,7 @@ export async function main(args: string[]): Promise<number> {
     ? (source.kind === "file" ? "every row" : "forever")
     : `${config.count} days`;
   console.error(
-    `producer: topic "${TOPIC}" recreated with ${PARTITIONS} partitions${replicas}; ${about}, ` +
+    `producer: topic "${TOPIC}" recreated with ${PARTITIONS} partitions${replicas}, "${STATS_TOPIC}" beside it; ${about}, ` +
       `delay ${config.delay} s, ${limit}`,
   );
   const started = performance.now();

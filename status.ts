@@ -3,6 +3,7 @@
  * The health check: one line per partition with the topic's end offset, the partition
  * file's checkpoint offset and the lag; exits 1 when a partition file is missing or
  * unreadable, or a lag is above `--max-lag`, so "produced equals consumed" is one command.
+ * With `--from kafka` the checkpoints are read from the statistics topic instead.
  *
  * @module
  */
@@ -17,6 +18,7 @@ import {
   topicOffsets,
 } from "./lib/kafka.ts";
 import { lagRows, problem, statusLine } from "./lib/lag.ts";
+import { fetchStats, STATS_TOPIC } from "./lib/stats_topic.ts";
 
 /** Runs the health check; resolves to the exit status. */
 export async function main(args: string[]): Promise<number> {
@@ -27,7 +29,9 @@ export async function main(args: string[]): Promise<number> {
   }
   // The files first: end offsets only grow, so asked afterwards they cover every checkpoint
   // of a consumer that keeps up, and only a recreated topic leaves one ahead.
-  const files = await readAllStats(config.dir);
+  const files = config.from === "kafka"
+    ? await fetchStats(config.brokers, "p7-status")
+    : await readAllStats(config.dir);
   // Two quick retries: a health check answers within seconds.
   const admin = createKafka(config.brokers, "p7-status", { retries: 2 }).admin();
   let offsets: PartitionOffsets[];
@@ -40,17 +44,19 @@ export async function main(args: string[]): Promise<number> {
     await admin.disconnect();
   }
   const rows = lagRows(offsets, files);
+  const source = config.from === "kafka" ? `topic "${STATS_TOPIC}"` : `"${config.dir}"`;
   for (const row of rows) console.log(statusLine(row));
   const problems = rows.flatMap((row) => problem(row, config.maxLag) ?? []);
   for (const text of problems) console.error(`status: ${text}`);
   if (problems.length > 0) {
     const count = problems.length === 1 ? "1 problem" : `${problems.length} problems`;
-    console.error(`status: unhealthy, ${count} with the files in "${config.dir}"`);
+    const what = config.from === "kafka" ? source : `the files in ${source}`;
+    console.error(`status: unhealthy, ${count} with ${what}`);
     return 1;
   }
   const lag = rows.reduce((sum, row) => sum + (row.lag ?? 0), 0);
   console.error(
-    `status: ok, ${rows.length} partitions in "${config.dir}", total lag ${lag} ` +
+    `status: ok, ${rows.length} partitions in ${source}, total lag ${lag} ` +
       `(at most ${config.maxLag} each)`,
   );
   return 0;

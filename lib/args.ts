@@ -61,10 +61,16 @@ export interface ConsumerConfig {
   partitions: number[];
 }
 
+/** Where plot, dashboard and status read the statistics: the folder, or the stats topic. */
+export type StatsFrom = "files" | "kafka";
+
 /** Plotter settings. */
 export interface PlotConfig {
   kind: "plot";
+  /** Where month.svg goes, and with `from: "files"` where the statistics are read. */
   dir: string;
+  from: StatsFrom;
+  brokers: string[];
 }
 
 /** Dashboard server settings. */
@@ -72,6 +78,7 @@ export interface DashboardConfig {
   kind: "dashboard";
   brokers: string[];
   dir: string;
+  from: StatsFrom;
   /** Address to listen on. */
   host: string;
   /** TCP port; 0 lets the system pick one. */
@@ -83,6 +90,7 @@ export interface StatusConfig {
   kind: "status";
   brokers: string[];
   dir: string;
+  from: StatsFrom;
   /** The largest lag of a healthy partition. */
   maxLag: number;
 }
@@ -90,6 +98,9 @@ export interface StatusConfig {
 const BROKERS_HELP =
   `  --brokers HOST:PORT[,…]  Kafka brokers (default: $KAFKA_BROKERS, else ${DEFAULT_BROKERS})`;
 const DIR_HELP = "  --dir DIR                output folder (default: $P7_FILES, else files)";
+const FROM_HELP =
+  `  --from files|kafka       read the statistics from DIR/partition-N.json (default), or
+                           from topic "temperature-stats", which the consumers fill`;
 
 export const PRODUCER_USAGE = `Usage: producer [options]
        producer --source FILE --value-column NAME --units C|F [options]
@@ -138,6 +149,8 @@ ${BROKERS_HELP}
 export const PLOT_USAGE = `Usage: plot [options]
 Draws the latest January, February and March averages into DIR/month.svg.
 ${DIR_HELP}
+${FROM_HELP}
+${BROKERS_HELP}
   --help                   this text`;
 
 export const DASHBOARD_USAGE = `Usage: dashboard [options]
@@ -145,6 +158,7 @@ Serves a live web page of DIR/partition-N.json and the consumer's lag.
   --host ADDRESS           address to listen on (default 127.0.0.1)
   --port PORT              port to listen on (default 8000; 0 = any free port)
 ${DIR_HELP}
+${FROM_HELP}
 ${BROKERS_HELP}
   --help                   this text`;
 
@@ -153,6 +167,7 @@ Prints each partition's end offset, checkpoint offset and lag; exits 1 when a pa
 file is missing or unreadable, or a lag is above --max-lag.
   --max-lag N              largest healthy lag (default 1000)
 ${DIR_HELP}
+${FROM_HELP}
 ${BROKERS_HELP}
   --help                   this text`;
 
@@ -380,9 +395,21 @@ export function consumerConfig(args: string[], env: Env): ConsumerConfig | Help 
 
 /** The plotter's config. */
 export function plotConfig(args: string[], env: Env): PlotConfig | Help {
-  const { values } = parseFlags(args, { dir: { type: "string" } }, false);
+  const { values } = parseFlags(args, {
+    dir: { type: "string" },
+    from: { type: "string" },
+    brokers: { type: "string" },
+  }, false);
   if (values.help) return { kind: "help", usage: PLOT_USAGE };
-  return { kind: "plot", dir: dir(values, env) };
+  return { kind: "plot", dir: dir(values, env), from: from(values), brokers: brokers(values, env) };
+}
+
+function from(values: Values): StatsFrom {
+  const value = (values.from as string | undefined) ?? "files";
+  if (value !== "files" && value !== "kafka") {
+    throw new P7Error("USAGE", `--from ${JSON.stringify(value)} is not files or kafka`);
+  }
+  return value;
 }
 
 /** The dashboard's config. */
@@ -391,6 +418,7 @@ export function dashboardConfig(args: string[], env: Env): DashboardConfig | Hel
     host: { type: "string" },
     port: { type: "string" },
     dir: { type: "string" },
+    from: { type: "string" },
     brokers: { type: "string" },
   }, false);
   if (values.help) return { kind: "help", usage: DASHBOARD_USAGE };
@@ -401,6 +429,7 @@ export function dashboardConfig(args: string[], env: Env): DashboardConfig | Hel
     kind: "dashboard",
     brokers: brokers(values, env),
     dir: dir(values, env),
+    from: from(values),
     host,
     port: port === undefined ? 8000 : parseInteger("--port", port, 0, 65535),
   };
@@ -411,6 +440,7 @@ export function statusConfig(args: string[], env: Env): StatusConfig | Help {
   const { values } = parseFlags(args, {
     "max-lag": { type: "string" },
     dir: { type: "string" },
+    from: { type: "string" },
     brokers: { type: "string" },
   }, false);
   if (values.help) return { kind: "help", usage: STATUS_USAGE };
@@ -419,6 +449,7 @@ export function statusConfig(args: string[], env: Env): StatusConfig | Help {
     kind: "status",
     brokers: brokers(values, env),
     dir: dir(values, env),
+    from: from(values),
     maxLag: maxLag === undefined
       ? 1000
       : parseInteger("--max-lag", maxLag, 0, Number.MAX_SAFE_INTEGER),

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { dashboardConfig, producerConfig, statusConfig } from "./args.ts";
+import { dashboardConfig, plotConfig, producerConfig, statusConfig } from "./args.ts";
 import { P7Error } from "./errors.ts";
 
 function usageError(run: () => unknown, message: string): void {
@@ -16,6 +16,7 @@ Deno.test("dashboardConfig: loopback, port 8000 and the consumer's folder by def
     kind: "dashboard",
     brokers: ["localhost:9092"],
     dir: "files",
+    from: "files",
     host: "127.0.0.1",
     port: 8000,
   });
@@ -24,7 +25,14 @@ Deno.test("dashboardConfig: loopback, port 8000 and the consumer's folder by def
       P7_FILES: "out",
       KAFKA_BROKERS: "k1:9092,k2:9093",
     }),
-    { kind: "dashboard", brokers: ["k1:9092", "k2:9093"], dir: "out", host: "0.0.0.0", port: 0 },
+    {
+      kind: "dashboard",
+      brokers: ["k1:9092", "k2:9093"],
+      dir: "out",
+      from: "files",
+      host: "0.0.0.0",
+      port: 0,
+    },
   );
   assert.equal(dashboardConfig(["--help"], {}).kind, "help");
   usageError(
@@ -36,13 +44,32 @@ Deno.test("dashboardConfig: loopback, port 8000 and the consumer's folder by def
   usageError(() => dashboardConfig(["extra"], {}), "Unexpected argument 'extra'");
 });
 
+Deno.test("plotConfig: files by default, or the stats topic with --from kafka", () => {
+  assert.deepEqual(plotConfig([], {}), {
+    kind: "plot",
+    dir: "files",
+    from: "files",
+    brokers: ["localhost:9092"],
+  });
+  assert.deepEqual(plotConfig(["--from", "kafka", "--brokers", "a:1,b:2"], { P7_FILES: "out" }), {
+    kind: "plot",
+    dir: "out",
+    from: "kafka",
+    brokers: ["a:1", "b:2"],
+  });
+  usageError(() => plotConfig(["--from="], {}), '--from "" is not files or kafka');
+});
+
 Deno.test("statusConfig: a lag of at most 1000 is healthy by default", () => {
   assert.deepEqual(statusConfig([], { P7_FILES: "out" }), {
     kind: "status",
     brokers: ["localhost:9092"],
     dir: "out",
+    from: "files",
     maxLag: 1000,
   });
+  assert.equal((statusConfig(["--from", "kafka"], {}) as { from: string }).from, "kafka");
+  usageError(() => statusConfig(["--from", "disk"], {}), '--from "disk" is not files or kafka');
   assert.equal((statusConfig(["--max-lag", "0"], {}) as { maxLag: number }).maxLag, 0);
   usageError(() => statusConfig(["--max-lag", "many"], {}), '--max-lag "many" is not an integer');
   usageError(() => statusConfig(["--dir", ""], {}), "--dir is empty");

@@ -12,6 +12,7 @@ import { P7Error } from "./errors.ts";
 import { RUN_HEADER, TOPIC } from "./kafka.ts";
 import { MONTHS, validateRecord } from "./report.ts";
 import { countReport, type PartitionStats } from "./stats.ts";
+import { entryKey } from "./stats_topic.ts";
 
 /**
  * A kafkajs assigner for a group private to one process: its only member always gets
@@ -64,6 +65,8 @@ export interface BatchOutcome {
   counted: number;
   duplicates: number;
   rejected: Rejected[];
+  /** The month/year entries that changed, keyed as the statistics topic keys them. */
+  changed: Set<string>;
 }
 
 /** A header's first value as text; `expected` itself when the bytes spell it. */
@@ -107,8 +110,10 @@ function spells(bytes: Uint8Array, text: string): boolean {
  * ones before it: the topic was recreated under a running consumer.
  */
 export function applyBatch(state: PartitionState, records: KafkaRecord[]): BatchOutcome {
-  const outcome: BatchOutcome = { counted: 0, duplicates: 0, rejected: [] };
+  const outcome: BatchOutcome = { counted: 0, duplicates: 0, rejected: [], changed: new Set() };
   const stats = state.stats;
+  let lastMonth = "";
+  let lastYear = "";
   for (const record of records) {
     const offset = Number(record.offset);
     // Checked before the offset: after a recreated topic's offsets reset, old offsets come again.
@@ -136,6 +141,13 @@ export function applyBatch(state: PartitionState, records: KafkaRecord[]): Batch
       });
     } else if (countReport(stats.months, key!, verdict.report)) {
       outcome.counted++;
+      // Days of one month come in a row: a key is made once per run of them.
+      const year = verdict.report.date.slice(0, 4);
+      if (key !== lastMonth || year !== lastYear) {
+        outcome.changed.add(entryKey(key!, year));
+        lastMonth = key!;
+        lastYear = year;
+      }
     } else {
       outcome.duplicates++;
     }

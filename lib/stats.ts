@@ -179,7 +179,12 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-function checkMonthStats(month: string, year: string, value: unknown): MonthStats {
+/**
+ * A month's statistics checked field by field, as a checkpoint holds them.
+ *
+ * @throws {Error} saying what is wrong, e.g. `March 2024: count 0 is not a positive integer`.
+ */
+export function checkMonthStats(month: string, year: string, value: unknown): MonthStats {
   const where = `${month} ${year}`;
   if (!isRecord(value)) throw new Error(`${where} is not an object`);
   const { count, sum, avg, start, end } = value;

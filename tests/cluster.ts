@@ -177,10 +177,15 @@ export async function runLeaderLoss(
         } of node ${leader} (leader of partition ${partition}); all partitions moving again ` +
           `after ${resumed.toFixed(1)} s; offsets ${offsets.join(" ")}`,
       );
-      if (exited.size > 0) {
-        problems.push(`a client exited after event ${index + 1}`);
-        break;
-      }
+      if (exited.size > 0) break;
+    }
+    for (const process of exited) {
+      const { code, stderr } = await process.done;
+      problems.push(`a client exited ${code}: ${stderr.trim().split("\n").slice(-3).join(" | ")}`);
+    }
+    if (exited.size > 0) {
+      const { leaderKills, cleanStops } = options;
+      return { leaderKills, cleanStops, messages: 0, mismatches: 0, longestStallMs, problems };
     }
     sampling = false;
     const stopped = await producer.stop("SIGINT");

@@ -1,0 +1,316 @@
+/**
+ * The statistics published back into Kafka: the log-compacted topic `temperature-stats`,
+ * which the consumer derives from its checkpoint files (never ahead of them) and from which
+ * plot, dashboard and status can rebuild the files on any machine.
+ *
+ * Stats of partition N go to partition N of the topic: one record per month and year, key
+ * `<Month>-<Year>` (`March-2024`), value the entry as JSON with its partition, month and year;
+ * then one record keyed `offset-<N>` with the partition's checkpoint offset. Compaction keeps
+ * the latest value of each key, which is all a reader needs.
+ *
+ * @module
+ */
+import type { Admin, Consumer, Kafka, Producer } from "kafkajs";
+import { Buffer } from "node:buffer";
+import { P7Error } from "./errors.ts";
+import type { StatsFile } from "./checkpoint.ts";
+import {
+  createKafka,
+  disconnectQuickly,
+  kafkaError,
+  RETRY,
+  RUN_HEADER,
+  topicOffsets,
+} from "./kafka.ts";
+import { MONTHS } from "./report.ts";
+import { checkMonthStats, type MonthStats, type PartitionStats } from "./stats.ts";
+
+/** The statistics topic. */
+export const STATS_TOPIC = "temperature-stats";
+
+/**
+ * Its settings: compacted, in segments of 1 MiB so that compaction (which leaves the active
+ * segment alone) keeps it near one record per key.
+ */
+export const STATS_TOPIC_CONFIG: Readonly<Record<string, string>> = {
+  "cleanup.policy": "compact",
+  "segment.bytes": String(1024 * 1024),
+};
+
+/** One record of the statistics topic. */
+export interface StatsRecord {
+  key: string;
+  value: string;
+}
+
+/** The key of a month's entry: `March-2024`. */
+export function entryKey(month: string, year: string): string {
+  return `${month}-${year}`;
+}
+
+/**
+ * The records that publish `stats`: the entries named in `changed` (keys as `entryKey`
+ * makes them; all entries when absent), then the offset record.
+ *
+ * @example
+ * ```ts
+ * statsRecords({ partition: 0, offset: 1, months: {} }); // [{ key: "offset-0", value: … }]
+ * ```
+ */
+export function statsRecords(stats: PartitionStats, changed?: Iterable<string>): StatsRecord[] {
+  const { partition } = stats;
+  const entry = (month: string, year: string, value: MonthStats): StatsRecord => ({
+    key: entryKey(month, year),
+    value: JSON.stringify({ partition, month, year, ...value }),
+  });
+  const records: StatsRecord[] = [];
+  if (changed === undefined) {
+    for (const month of MONTHS) {
+      for (const [year, value] of Object.entries(stats.months[month] ?? {})) {
+        records.push(entry(month, year, value));
+      }
+    }
+  } else {
+    for (const key of changed) {
+      const [month, year] = splitKey(key);
+      const value = stats.months[month]?.[year];
+      if (value !== undefined) records.push(entry(month, year, value));
+    }
+  }
+  records.push({
+    key: `offset-${partition}`,
+    value: JSON.stringify({ partition, offset: stats.offset }),
+  });
+  return records;
+}
+
+function splitKey(key: string): [string, string] {
+  const dash = key.lastIndexOf("-");
+  return [key.slice(0, dash), key.slice(dash + 1)];
+}
+
+/**
+ * Folds one record of the topic into `tables` (partition → stats), in place: the latest
+ * value of a key wins, as compaction would keep it.
+ *
+ * @throws {P7Error} `INPUT` for a record that is not one this module writes.
+ */
+export function foldStatsRecord(
+  tables: Map<number, PartitionStats>,
+  key: string,
+  value: string,
+): void {
+  const fail = (why: string) =>
+    new P7Error("INPUT", `Cannot read record "${key}" of topic "${STATS_TOPIC}": ${why}`);
+  let data: Record<string, unknown>;
+  try {
+    data = JSON.parse(value);
+  } catch {
+    throw fail("its value is not JSON");
+  }
+  const partition = data?.partition;
+  if (typeof partition !== "number" || !Number.isSafeInteger(partition) || partition < 0) {
+    throw fail(`partition ${JSON.stringify(partition)} is not a partition number`);
+  }
+  let stats = tables.get(partition);
+  if (stats === undefined) tables.set(partition, stats = { partition, offset: 0, months: {} });
+  if (key === `offset-${partition}`) {
+    const { offset } = data;
+    if (typeof offset !== "number" || !Number.isSafeInteger(offset) || offset < 0) {
+      throw fail(`offset ${JSON.stringify(offset)} is not an offset`);
+    }
+    stats.offset = offset;
+    return;
+  }
+  const { month, year, partition: _, ...entry } = data;
+  if (typeof month !== "string" || !MONTHS.includes(month) || typeof year !== "string") {
+    throw fail("it names no month and year");
+  }
+  if (key !== entryKey(month, year)) throw fail(`it holds ${entryKey(month, year)}`);
+  try {
+    const years = stats.months[month] ??= {};
+    years[year] = checkMonthStats(month, year, entry);
+  } catch (error) {
+    throw fail((error as Error).message);
+  }
+}
+
+/**
+ * The tables in the shape the files have: by partition, months in calendar order and years
+ * ascending, as `JSON.parse` of the partition files gives them.
+ */
+export function orderedTables(tables: Map<number, PartitionStats>): PartitionStats[] {
+  return [...tables.values()].sort((a, b) => a.partition - b.partition).map((stats) => ({
+    partition: stats.partition,
+    offset: stats.offset,
+    months: Object.fromEntries(
+      MONTHS.flatMap((month) => stats.months[month] ? [[month, stats.months[month]]] : []),
+    ),
+  }));
+}
+
+/** Whether `topic` exists. */
+export async function hasTopic(admin: Admin, topic: string): Promise<boolean> {
+  return (await admin.listTopics()).includes(topic);
+}
+
+/** Publishes each partition's stats after its checkpoint is written. */
+export interface StatsPublisher {
+  /** Sends `records` of `stats`'s partition with the run header; resolves once acknowledged. */
+  publish(
+    stats: PartitionStats,
+    run: string | undefined,
+    changed?: Iterable<string>,
+  ): Promise<void>;
+  disconnect(): Promise<void>;
+}
+
+/** A connected publisher: an idempotent, acks=all producer of `kafka`. */
+export async function statsPublisher(kafka: Kafka): Promise<StatsPublisher> {
+  const producer: Producer = kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    allowAutoTopicCreation: false,
+    retry: RETRY,
+  });
+  await producer.connect();
+  return {
+    async publish(stats, run, changed) {
+      const headers = run === undefined ? undefined : { [RUN_HEADER]: Buffer.from(run) };
+      await producer.send({
+        topic: STATS_TOPIC,
+        acks: -1,
+        messages: statsRecords(stats, changed).map(({ key, value }) => ({
+          partition: stats.partition,
+          key,
+          value,
+          headers,
+        })),
+      });
+    },
+    disconnect: () => producer.disconnect(),
+  };
+}
+
+/** The tables as the partition files they mirror (`partition-N.json`), by partition. */
+export function statsFiles(tables: PartitionStats[]): StatsFile[] {
+  return tables.map((stats) => ({
+    partition: stats.partition,
+    path: `${STATS_TOPIC}/partition-${stats.partition}.json`,
+    stats,
+  }));
+}
+
+/** A reader of the statistics topic that follows it after catching up. */
+export interface StatsFollower {
+  /** The latest value of every key, as partition files. */
+  files(): StatsFile[];
+  /** Resolves when following ends: `signal` aborted, or a failure (which it throws). */
+  done: Promise<void>;
+}
+
+/** Options of `followStats`. */
+export interface FollowOptions {
+  /** Stops following. */
+  signal: AbortSignal;
+  /**
+   * Called after the catch-up with the partitions whose records changed.
+   * @default nothing
+   */
+  onChange?: (partitions: number[]) => void;
+}
+
+/**
+ * Reads `temperature-stats` from the beginning up to its end offsets as they are when the
+ * read starts, and resolves then; with `options`, it goes on following the topic until the
+ * signal aborts, calling `onChange` for every batch. Requires `--allow-net`.
+ *
+ * @throws {P7Error} `TOPIC_MISSING` when the topic does not exist; `INPUT` for a record that
+ * is not a statistics record.
+ */
+export async function followStats(
+  kafka: Kafka,
+  admin: Admin,
+  options?: FollowOptions,
+): Promise<StatsFollower> {
+  if (!(await hasTopic(admin, STATS_TOPIC))) {
+    throw new P7Error(
+      "TOPIC_MISSING",
+      `topic "${STATS_TOPIC}" does not exist (the producer creates it; the consumer fills it)`,
+    );
+  }
+  const ends = await topicOffsets(admin, STATS_TOPIC);
+  const tables = new Map<number, PartitionStats>();
+  const remaining = new Set(ends.filter((o) => o.high > o.low).map((o) => o.partition));
+  const caughtUp = Promise.withResolvers<void>();
+  const ended = Promise.withResolvers<void>();
+  const consumer: Consumer = kafka.consumer({
+    groupId: `p7-stats-reader-${crypto.randomUUID()}`,
+    allowAutoTopicCreation: false,
+    maxWaitTimeInMs: 250,
+    retry: RETRY,
+  });
+  const stop = async (error?: unknown) => {
+    await consumer.disconnect().catch(() => {});
+    if (error === undefined) ended.resolve();
+    else ended.reject(error);
+  };
+  ended.promise.catch(() => {}); // handled by whoever awaits done
+  await consumer.connect();
+  await consumer.subscribe({ topics: [STATS_TOPIC], fromBeginning: true });
+  consumer.run({
+    autoCommit: false,
+    eachBatch: ({ batch }) => {
+      try {
+        for (const message of batch.messages) {
+          if (message.key === null || message.value === null) continue; // a tombstone
+          foldStatsRecord(tables, message.key.toString(), message.value.toString());
+        }
+      } catch (error) {
+        caughtUp.reject(error);
+        void stop(error);
+        return Promise.resolve();
+      }
+      const caught = remaining.size === 0;
+      if (Number(batch.lastOffset()) >= (ends[batch.partition]?.high ?? 0) - 1) {
+        remaining.delete(batch.partition);
+      }
+      if (remaining.size === 0) caughtUp.resolve();
+      if (caught) options?.onChange?.([batch.partition]);
+      return Promise.resolve();
+    },
+  }).catch((error) => {
+    caughtUp.reject(error);
+    void stop(error);
+  });
+  if (remaining.size === 0) caughtUp.resolve();
+  try {
+    await caughtUp.promise;
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  if (options === undefined) await stop();
+  else if (options.signal.aborted) await stop();
+  else options.signal.addEventListener("abort", () => void stop(), { once: true });
+  return { files: () => statsFiles(orderedTables(tables)), done: ended.promise };
+}
+
+/**
+ * The latest statistics in `temperature-stats`, as partition files: what plot and status
+ * read with `--from kafka`. Requires `--allow-net`.
+ *
+ * @throws {P7Error} as `followStats`, and `BROKER` when Kafka cannot be reached.
+ */
+export async function fetchStats(brokers: string[], clientId: string): Promise<StatsFile[]> {
+  const kafka = createKafka(brokers, clientId);
+  const admin = kafka.admin();
+  try {
+    await admin.connect();
+    return (await followStats(kafka, admin)).files();
+  } catch (error) {
+    throw kafkaError(error, brokers, `reading topic "${STATS_TOPIC}"`);
+  } finally {
+    await disconnectQuickly(admin);
+  }
+}
