@@ -26,13 +26,14 @@ import {
   disconnectQuickly,
   type FetchGuard,
   fetchGuard,
+  hasTopic,
   kafkaError,
   type PartitionOffsets,
   TOPIC,
   topicOffsets,
 } from "./lib/kafka.ts";
 import { useFastVarints } from "./lib/kafkajs_varint.ts";
-import { hasTopic, STATS_TOPIC, type StatsPublisher, statsPublisher } from "./lib/stats_topic.ts";
+import { STATS_TOPIC, type StatsPublisher, statsPublisher } from "./lib/stats_topic.ts";
 import { emptyStats, type PartitionStats, type StatsEncoder, statsEncoder } from "./lib/stats.ts";
 
 const PROGRESS_MS = 10_000;

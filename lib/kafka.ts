@@ -208,21 +208,67 @@ export async function recreateTopic(
   const configEntries = Object.entries(topicConfig(replicationFactor, options.config))
     .map(([name, value]) => ({ name, value }));
   const deadline = Date.now() + timeoutMs;
-  if ((await admin.listTopics()).includes(topic)) {
+  if (await hasTopic(admin, topic)) {
     await admin.deleteTopics({ topics: [topic], timeout: timeoutMs });
   }
   while (true) {
     // createTopics answers false while the old topic still exists, i.e. deletion is pending.
     const created = await admin.createTopics({
       topics: [{ topic, numPartitions: partitions, replicationFactor, configEntries }],
-      waitForLeaders: true,
       timeout: timeoutMs,
     });
-    if (created) return;
+    if (created) break;
     if (Date.now() > deadline) {
       throw new P7Error("BROKER", `topic "${topic}" was still being deleted after ${timeoutMs} ms`);
     }
     await sleep(100);
+  }
+  // Every partition led, as every broker asked tells it: in a cluster the broker asked may
+  // learn of a new topic a moment after the controller made it (kafkajs's waitForLeaders
+  // then fails with UNKNOWN_TOPIC_OR_PARTITION).
+  while (!(await hasLeaders(admin, topic, partitions))) {
+    if (Date.now() > deadline) {
+      throw new P7Error(
+        "BROKER",
+        `topic "${topic}" had no leader for every partition after ${timeoutMs} ms`,
+      );
+    }
+    await sleep(100);
+  }
+}
+
+async function hasLeaders(admin: Admin, topic: string, partitions: number): Promise<boolean> {
+  try {
+    const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
+    const led = topics[0]?.partitions.filter((p) => p.leader >= 0).length ?? 0;
+    return led === partitions;
+  } catch (error) {
+    if (unknownTopic(error)) return false;
+    throw error;
+  }
+}
+
+function unknownTopic(error: unknown): boolean {
+  return (error as { type?: string }).type === "UNKNOWN_TOPIC_OR_PARTITION";
+}
+
+/**
+ * Whether `topic` exists. In a cluster, a broker may list a topic created a moment ago with
+ * UNKNOWN_TOPIC_OR_PARTITION until the controller's news reaches it; asked again, it knows.
+ */
+export function hasTopic(admin: Admin, topic: string): Promise<boolean> {
+  return untilKnown(async () => (await admin.listTopics()).includes(topic));
+}
+
+/** `ask()`, asked again (for up to 5 s) while a broker answers UNKNOWN_TOPIC_OR_PARTITION. */
+async function untilKnown<T>(ask: () => Promise<T>): Promise<T> {
+  for (let tries = 1;; tries++) {
+    try {
+      return await ask();
+    } catch (error) {
+      if (!unknownTopic(error) || tries === 50) throw error;
+      await sleep(100);
+    }
   }
 }
 
@@ -239,13 +285,13 @@ export interface PartitionOffsets {
  * @throws {P7Error} `TOPIC_MISSING` when the topic does not exist.
  */
 export async function topicOffsets(admin: Admin, topic: string): Promise<PartitionOffsets[]> {
-  if (!(await admin.listTopics()).includes(topic)) {
+  if (!(await hasTopic(admin, topic))) {
     throw new P7Error(
       "TOPIC_MISSING",
       `topic "${topic}" does not exist (the producer creates it)`,
     );
   }
-  const offsets = await admin.fetchTopicOffsets(topic);
+  const offsets = await untilKnown(() => admin.fetchTopicOffsets(topic));
   return offsets
     .map(({ partition, low, high }) => ({ partition, low: Number(low), high: Number(high) }))
     .sort((a, b) => a.partition - b.partition);

@@ -17,6 +17,7 @@ import type { StatsFile } from "./checkpoint.ts";
 import {
   createKafka,
   disconnectQuickly,
+  hasTopic,
   kafkaError,
   RETRY,
   RUN_HEADER,
@@ -147,11 +148,6 @@ export function orderedTables(tables: Map<number, PartitionStats>): PartitionSta
       MONTHS.flatMap((month) => stats.months[month] ? [[month, stats.months[month]]] : []),
     ),
   }));
-}
-
-/** Whether `topic` exists. */
-export async function hasTopic(admin: Admin, topic: string): Promise<boolean> {
-  return (await admin.listTopics()).includes(topic);
 }
 
 /** Publishes each partition's stats after its checkpoint is written. */

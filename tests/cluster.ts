@@ -120,7 +120,12 @@ export async function runLeaderLoss(
       { env },
     );
     running.push(producer);
-    await waitFor("the producer to recreate the topic", () => /recreated/.test(producer.stderr()));
+    let ended: { code: number; stderr: string } | undefined;
+    producer.done.then((output) => ended = output);
+    await waitFor("the producer to recreate the topic", () => {
+      if (ended) throw new Error(`the producer exited ${ended.code}: ${ended.stderr}`);
+      return /recreated/.test(producer.stderr());
+    });
     const consumers = SLOTS.map((slot) => spawn("consumer.ts", [...slot, "--dir", dir], { env }));
     running.push(...consumers);
     const exited = new Set<Running>();
