@@ -40,6 +40,8 @@ export async function main(args: string[]): Promise<number> {
     );
   }
   const path = join(config.dir, "month.svg");
+  // From Kafka, the output folder may be new on this machine.
+  await Deno.mkdir(config.dir, { recursive: true });
   await writeFileAtomic(path, await renderSvg(monthSpec(bars)));
   console.error(
     `plot: wrote ${path}: ` + bars.map((bar) => `${bar.label} ${bar.avg.toFixed(2)}°F`).join(", "),

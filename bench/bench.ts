@@ -25,6 +25,7 @@ import {
   topicOffsets,
 } from "../lib/kafka.ts";
 import { encodeReport } from "../lib/report.ts";
+import { STATS_TOPIC } from "../lib/stats_topic.ts";
 import {
   consumerCommand,
   parseConsumerOutput,
@@ -202,6 +203,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 async function consumerRun(
   config: BenchConfig,
   sent: { days: number; duplicates: number },
+  name: string,
 ): Promise<{ row: Row; halfwayRss?: number }> {
   const ends = await withAdmin(config.broker, (admin) => topicOffsets(admin, TOPIC));
   const messages = ends.reduce((sum, { high }) => sum + high, 0);
@@ -245,12 +247,62 @@ async function consumerRun(
     if (said !== expected) {
       throw new P7Error("INPUT", `the consumer said "${said}" at the end, expected "${expected}"`);
     }
-    const row = { name: "p7 consumer (4 partitions, checkpoints)", messages, seconds, ...usage };
+    const row = { name, messages, seconds, ...usage };
     return { row, halfwayRss: halfway?.peakRss };
   } finally {
     await consumer.stop("SIGKILL");
     await Deno.remove(dir, { recursive: true });
   }
+}
+
+/** Bytes of a folder's files, subfolders included. */
+async function folderBytes(path: string): Promise<number> {
+  let bytes = 0;
+  for await (const entry of Deno.readDir(path)) {
+    const child = join(path, entry.name);
+    bytes += entry.isDirectory ? await folderBytes(child) : (await Deno.stat(child)).size;
+  }
+  return bytes;
+}
+
+/**
+ * The stats topic after the consumer's run: records published, bytes on the broker's disk
+ * then, and once the log cleaner has compacted it (up to 60 s later).
+ */
+async function statsTopicSize(config: BenchConfig): Promise<string> {
+  const offsets = await withAdmin(config.broker, (admin) => topicOffsets(admin, STATS_TOPIC));
+  const records = offsets.reduce((sum, { high }) => sum + high, 0);
+  const state = Deno.env.get("P7_KAFKA_STATE");
+  if (state === undefined) return `stats topic: ${records} records published`;
+  const folders: string[] = [];
+  for await (const entry of Deno.readDir(join(state, "data"))) {
+    if (entry.name.startsWith(`${STATS_TOPIC}-`)) folders.push(join(state, "data", entry.name));
+  }
+  const size = async () => {
+    let bytes = 0;
+    for (const folder of folders) bytes += await folderBytes(folder);
+    return bytes;
+  };
+  const before = await size();
+  let segments = 0;
+  for (const folder of folders) {
+    for await (const entry of Deno.readDir(folder)) if (entry.name.endsWith(".log")) segments++;
+  }
+  // The cleaner leaves each partition's active segment alone.
+  if (segments <= folders.length) {
+    return `stats topic: ${records} records published, ${megabytes(before)} on disk, ` +
+      `one segment per partition (nothing to compact)`;
+  }
+  const started = performance.now();
+  let after = before;
+  while (performance.now() - started < 60_000) {
+    await sleep(2_000);
+    after = await size();
+    if (after < before / 2) break;
+  }
+  const waited = ((performance.now() - started) / 1000).toFixed(0);
+  return `stats topic: ${records} records published, ${megabytes(before)} on disk after the ` +
+    `run, ${megabytes(after)} ${waited} s later (compaction)`;
 }
 
 /** The consumer's peak RSS at half the messages and at the end, as the bench prints it. */
@@ -328,13 +380,26 @@ export async function main(args: string[]): Promise<number> {
   await withAdmin(config.broker, (admin) => admin.deleteTopics({ topics: [JAVA_TOPIC] }));
   log(`p7 producer: ${config.count} days`);
   const producer = await producerRun(config);
-  log("p7 consumer");
-  const { row: consumer, halfwayRss } = await consumerRun(config, producer);
+  log("p7 consumer, publishing to temperature-stats");
+  const { row: consumer, halfwayRss } = await consumerRun(
+    config,
+    producer,
+    "p7 consumer (4 partitions, checkpoints, stats topic)",
+  );
+  const published = await statsTopicSize(config);
+  log("p7 consumer without the stats topic");
+  await withAdmin(config.broker, (admin) => admin.deleteTopics({ topics: [STATS_TOPIC] }));
+  const { row: unpublished } = await consumerRun(
+    config,
+    producer,
+    "p7 consumer (the same, no stats topic)",
+  );
   log("p7 logic");
   const logic = logicRun(config.count);
   const replay = await replaySection(config.count);
   producer.javaRate = rate(javaProducer);
   consumer.javaRate = rate(javaConsumer);
+  unpublished.javaRate = rate(javaConsumer);
   console.log(
     `Kafka ${brokerVersion()} broker, perf tools ${tools.version} (${
       basename(dirname(tools.classpath))
@@ -342,8 +407,9 @@ export async function main(args: string[]): Promise<number> {
       `Deno ${Deno.version.deno}, ${navigator.hardwareConcurrency} CPUs; ${config.count} days, ` +
       `records of ${recordSize} bytes, ${PARTITIONS} partitions`,
   );
-  console.log(formatTable([javaProducer, producer, javaConsumer, consumer, logic]));
+  console.log(formatTable([javaProducer, producer, javaConsumer, consumer, unpublished, logic]));
   console.log(consumerMemory(halfwayRss, consumer.peakRss));
+  console.log(published);
   console.log(replay);
   console.log(summaryLine({
     producer: rate(producer),

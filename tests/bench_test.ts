@@ -10,13 +10,22 @@ Deno.test("a tiny bench prints the table and the summary line", async () => {
     env: { P7_TEST_BROKERS: BROKERS },
   });
   assert.equal(result.code, 0, result.stderr);
-  for (const name of ["java ProducerPerformance", "p7 producer", "java ConsumerPerformance"]) {
+  for (
+    const name of [
+      "java ProducerPerformance",
+      "p7 producer",
+      "java ConsumerPerformance",
+      "p7 consumer \\(4 partitions, checkpoints, stats topic\\)",
+      "p7 consumer \\(the same, no stats topic\\)",
+    ]
+  ) {
     assert.match(result.stdout, new RegExp(`\\| ${name}`));
   }
   assert.match(
     result.stdout,
     /\np7 consumer: peak RSS \d+ MB at half the messages, \d+ MB at the end\n/,
   );
+  assert.match(result.stdout, /\nstats topic: \d+ records published, \d+ MB on disk/);
   assert.match(result.stdout, /replay: 200000 rows read/);
   const summary = result.stdout.trim().split("\n").at(-1)!;
   const m =
