@@ -215,6 +215,7 @@ export async function recreateTopic(
     // createTopics answers false while the old topic still exists, i.e. deletion is pending.
     const created = await admin.createTopics({
       topics: [{ topic, numPartitions: partitions, replicationFactor, configEntries }],
+      waitForLeaders: false,
       timeout: timeoutMs,
     });
     if (created) break;
