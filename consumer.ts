@@ -33,15 +33,24 @@ import {
   topicOffsets,
 } from "./lib/kafka.ts";
 import { useFastVarints } from "./lib/kafkajs_varint.ts";
-import { STATS_TOPIC, type StatsPublisher, statsPublisher } from "./lib/stats_topic.ts";
+import {
+  STATS_TOPIC,
+  type StatsPublisher,
+  statsPublisher,
+  statsRecords,
+} from "./lib/stats_topic.ts";
 import { emptyStats, type PartitionStats, type StatsEncoder, statsEncoder } from "./lib/stats.ts";
 
 const PROGRESS_MS = 10_000;
 
-/** A partition this process owns: its checkpoint, producer run, lock and file encoder. */
+/**
+ * A partition this process owns: its checkpoint, producer run, lock, file encoder, and the
+ * send of its last published statistics.
+ */
 interface PartitionState extends BatchState {
   lock: PartitionLock;
   encode: StatsEncoder;
+  published: Promise<void>;
 }
 
 /** Checks a checkpoint's offset against what the broker holds for its partition. */
@@ -89,7 +98,13 @@ async function prepare(
     checkOffset(stats, offsets[partition]!, statsPath(config.dir, partition));
     // The run recorded beside a checkpoint that has counted something is the one to continue.
     const run = stats.offset > 0 ? lock.run : undefined;
-    states.set(partition, { stats, run, lock, encode: statsEncoder() });
+    states.set(partition, {
+      stats,
+      run,
+      lock,
+      encode: statsEncoder(),
+      published: Promise.resolve(),
+    });
   }
   for (const stats of created) await saveStats(config.dir, stats);
   for (const { stats } of states.values()) {
@@ -157,8 +172,14 @@ async function consume(
       }
       await appendRejected(config.dir, outcome.rejected);
       await saveStats(config.dir, state.stats, state.encode);
-      // Derived from the file just written, so the topic is never ahead of the checkpoint.
-      await publisher?.publish(state.stats, state.run ?? state.lock.run, outcome.changed);
+      if (publisher) {
+        // Derived from the file just written, so the topic is never ahead of the checkpoint,
+        // and sent while the next batch is read: one send in flight per partition, in order.
+        const records = statsRecords(state.stats, outcome.changed);
+        await state.published;
+        state.published = publisher.publish(batch.partition, records, state.run ?? state.lock.run);
+        state.published.catch(() => {}); // a failure is met at the next await of it
+      }
       totals.counted += outcome.counted;
       totals.duplicates += outcome.duplicates;
       totals.rejected += outcome.rejected.length;
@@ -189,6 +210,7 @@ async function consume(
   // disconnect() lets the batch in hand finish; if it gives up early, wait for that batch here.
   await disconnectQuickly(consumer);
   await Promise.all(inFlight);
+  for (const state of states.values()) await state.published.catch(fail);
   if (failure !== undefined) throw failure;
 }
 
@@ -222,7 +244,9 @@ export async function main(args: string[]): Promise<number> {
       // The whole state once: whatever an earlier run could not publish is there now. A
       // partition not counted yet has nothing to say (and no producer run to name).
       for (const state of states.values()) {
-        if (state.stats.offset > 0) await publisher.publish(state.stats, state.lock.run);
+        if (state.stats.offset > 0) {
+          await publisher.publish(state.stats.partition, statsRecords(state.stats), state.lock.run);
+        }
       }
     } catch (error) {
       await disconnectQuickly(publisher ?? { disconnect: () => Promise.resolve() });

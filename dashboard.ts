@@ -161,6 +161,7 @@ async function topicSource(config: DashboardConfig, stop: AbortSignal): Promise<
     await admin.connect();
     follower = await followStats(kafka, admin, {
       signal: stop,
+      brokers: config.brokers,
       onChange: (partitions) => notify(partitions),
     });
   } catch (error) {

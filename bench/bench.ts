@@ -255,19 +255,18 @@ async function consumerRun(
   }
 }
 
-/** Bytes of a folder's files, subfolders included. */
-async function folderBytes(path: string): Promise<number> {
+/** Bytes of a partition folder's log segments (index files are preallocated, so left out). */
+async function segmentBytes(path: string): Promise<number> {
   let bytes = 0;
   for await (const entry of Deno.readDir(path)) {
-    const child = join(path, entry.name);
-    bytes += entry.isDirectory ? await folderBytes(child) : (await Deno.stat(child)).size;
+    if (entry.name.endsWith(".log")) bytes += (await Deno.stat(join(path, entry.name))).size;
   }
   return bytes;
 }
 
 /**
- * The stats topic after the consumer's run: records published, bytes on the broker's disk
- * then, and once the log cleaner has compacted it (up to 60 s later).
+ * The stats topic after the consumer's run: records published, bytes of its log segments on
+ * the broker's disk then, and once the log cleaner has compacted it (up to 60 s later).
  */
 async function statsTopicSize(config: BenchConfig): Promise<string> {
   const offsets = await withAdmin(config.broker, (admin) => topicOffsets(admin, STATS_TOPIC));
@@ -280,9 +279,10 @@ async function statsTopicSize(config: BenchConfig): Promise<string> {
   }
   const size = async () => {
     let bytes = 0;
-    for (const folder of folders) bytes += await folderBytes(folder);
+    for (const folder of folders) bytes += await segmentBytes(folder);
     return bytes;
   };
+  const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MB`;
   const before = await size();
   let segments = 0;
   for (const folder of folders) {
@@ -290,7 +290,7 @@ async function statsTopicSize(config: BenchConfig): Promise<string> {
   }
   // The cleaner leaves each partition's active segment alone.
   if (segments <= folders.length) {
-    return `stats topic: ${records} records published, ${megabytes(before)} on disk, ` +
+    return `stats topic: ${records} records published, ${mb(before)} on disk, ` +
       `one segment per partition (nothing to compact)`;
   }
   const started = performance.now();
@@ -301,8 +301,8 @@ async function statsTopicSize(config: BenchConfig): Promise<string> {
     if (after < before / 2) break;
   }
   const waited = ((performance.now() - started) / 1000).toFixed(0);
-  return `stats topic: ${records} records published, ${megabytes(before)} on disk after the ` +
-    `run, ${megabytes(after)} ${waited} s later (compaction)`;
+  return `stats topic: ${records} records published, ${mb(before)} on disk after the ` +
+    `run, ${mb(after)} ${waited} s later (compaction)`;
 }
 
 /** The consumer's peak RSS at half the messages and at the end, as the bench prints it. */

@@ -17,6 +17,7 @@ import type { StatsFile } from "./checkpoint.ts";
 import {
   createKafka,
   disconnectQuickly,
+  fetchGuard,
   hasTopic,
   kafkaError,
   RETRY,
@@ -150,14 +151,13 @@ export function orderedTables(tables: Map<number, PartitionStats>): PartitionSta
   }));
 }
 
-/** Publishes each partition's stats after its checkpoint is written. */
+/** Publishes each partition's statistics after its checkpoint is written. */
 export interface StatsPublisher {
-  /** Sends `records` of `stats`'s partition with the run header; resolves once acknowledged. */
-  publish(
-    stats: PartitionStats,
-    run: string | undefined,
-    changed?: Iterable<string>,
-  ): Promise<void>;
+  /**
+   * Sends `records` (from `statsRecords`) to `partition` with the run header; resolves once
+   * acknowledged by the in-sync replicas.
+   */
+  publish(partition: number, records: StatsRecord[], run: string | undefined): Promise<void>;
   disconnect(): Promise<void>;
 }
 
@@ -171,17 +171,12 @@ export async function statsPublisher(kafka: Kafka): Promise<StatsPublisher> {
   });
   await producer.connect();
   return {
-    async publish(stats, run, changed) {
+    async publish(partition, records, run) {
       const headers = run === undefined ? undefined : { [RUN_HEADER]: Buffer.from(run) };
       await producer.send({
         topic: STATS_TOPIC,
         acks: -1,
-        messages: statsRecords(stats, changed).map(({ key, value }) => ({
-          partition: stats.partition,
-          key,
-          value,
-          headers,
-        })),
+        messages: records.map(({ key, value }) => ({ partition, key, value, headers })),
       });
     },
     disconnect: () => producer.disconnect(),
@@ -209,6 +204,8 @@ export interface StatsFollower {
 export interface FollowOptions {
   /** Stops following. */
   signal: AbortSignal;
+  /** The brokers, as errors name them. */
+  brokers: string[];
   /**
    * Called after the catch-up with the partitions whose records changed.
    * @default nothing
@@ -240,13 +237,17 @@ export async function followStats(
   const remaining = new Set(ends.filter((o) => o.high > o.low).map((o) => o.partition));
   const caughtUp = Promise.withResolvers<void>();
   const ended = Promise.withResolvers<void>();
+  // A follower rides through a lost broker as the consumer does, and gives up as it does.
+  const guard = fetchGuard(options?.brokers ?? []);
   const consumer: Consumer = kafka.consumer({
     groupId: `p7-stats-reader-${crypto.randomUUID()}`,
     allowAutoTopicCreation: false,
     maxWaitTimeInMs: 250,
-    retry: RETRY,
+    retry: guard.retry,
   });
+  let unwatch = () => {};
   const stop = async (error?: unknown) => {
+    unwatch();
     await consumer.disconnect().catch(() => {});
     if (error === undefined) ended.resolve();
     else ended.reject(error);
@@ -286,9 +287,11 @@ export async function followStats(
     await stop();
     throw error;
   }
-  if (options === undefined) await stop();
-  else if (options.signal.aborted) await stop();
-  else options.signal.addEventListener("abort", () => void stop(), { once: true });
+  if (options === undefined || options.signal.aborted) await stop();
+  else {
+    unwatch = guard.watch(consumer, (error) => void stop(error));
+    options.signal.addEventListener("abort", () => void stop(), { once: true });
+  }
   return { files: () => statsFiles(orderedTables(tables)), done: ended.promise };
 }
 

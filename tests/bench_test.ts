@@ -25,7 +25,7 @@ Deno.test("a tiny bench prints the table and the summary line", async () => {
     result.stdout,
     /\np7 consumer: peak RSS \d+ MB at half the messages, \d+ MB at the end\n/,
   );
-  assert.match(result.stdout, /\nstats topic: \d+ records published, \d+ MB on disk/);
+  assert.match(result.stdout, /\nstats topic: \d+ records published, \d+\.\d MB on disk/);
   assert.match(result.stdout, /replay: 200000 rows read/);
   const summary = result.stdout.trim().split("\n").at(-1)!;
   const m =
