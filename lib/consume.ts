@@ -142,11 +142,11 @@ export function applyBatch(state: PartitionState, records: KafkaRecord[]): Batch
     } else if (countReport(stats.months, key!, verdict.report)) {
       outcome.counted++;
       // Days of one month come in a row: a key is made once per run of them.
-      const year = verdict.report.date.slice(0, 4);
-      if (key !== lastMonth || year !== lastYear) {
-        outcome.changed.add(entryKey(key!, year));
+      const { date } = verdict.report;
+      if (key !== lastMonth || !date.startsWith(lastYear)) {
         lastMonth = key!;
-        lastYear = year;
+        lastYear = date.slice(0, 5); // "1990-"
+        outcome.changed.add(entryKey(lastMonth, date.slice(0, 4)));
       }
     } else {
       outcome.duplicates++;

@@ -33,6 +33,15 @@ Deno.test("applyBatch counts, drops duplicates, rejects, and advances the offset
   ]);
   assert.equal(outcome.counted, 3);
   assert.equal(outcome.duplicates, 1);
+  // What the stats topic gets: the entries counted into, not the duplicate's or rejects'.
+  assert.deepEqual([...outcome.changed], ["January-2000", "December-2000"]);
+  const next = applyBatch({ stats: emptyStats(2) }, [
+    record(6, "January", "2001-01-01", 30),
+    record(7, "January", "2001-01-02", 30),
+    record(8, "December", "2001-12-01", 30),
+    record(9, "January", "2002-01-01", 30),
+  ]);
+  assert.deepEqual([...next.changed], ["January-2001", "December-2001", "January-2002"]);
   assert.deepEqual(outcome.rejected.map((r) => [r.offset, r.reason]), [
     [3, 'key "March" does not match the month of 2000-01-03 (January)'],
     [4, "null value"],

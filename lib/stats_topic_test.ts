@@ -1,0 +1,81 @@
+import assert from "node:assert/strict";
+import { P7Error } from "./errors.ts";
+import { foldStatsRecord, orderedTables, statsRecords } from "./stats_topic.ts";
+import type { PartitionStats } from "./stats.ts";
+
+const stats: PartitionStats = {
+  partition: 1,
+  offset: 70,
+  months: {
+    March: { "2001": { count: 2, sum: 90, avg: 45, start: "2001-03-01", end: "2001-03-02" } },
+    January: {
+      "2000": { count: 1, sum: 30.5, avg: 30.5, start: "2000-01-01", end: "2000-01-01" },
+      "2001": { count: 1, sum: 20, avg: 20, start: "2001-01-05", end: "2001-01-05" },
+    },
+  },
+};
+
+Deno.test("statsRecords: every entry in calendar order, or the changed ones, then the offset", () => {
+  const all = statsRecords(stats);
+  assert.deepEqual(all.map((r) => r.key), [
+    "January-2000",
+    "January-2001",
+    "March-2001",
+    "offset-1",
+  ]);
+  assert.deepEqual(JSON.parse(all[0]!.value), {
+    partition: 1,
+    month: "January",
+    year: "2000",
+    count: 1,
+    sum: 30.5,
+    avg: 30.5,
+    start: "2000-01-01",
+    end: "2000-01-01",
+  });
+  assert.deepEqual(JSON.parse(all.at(-1)!.value), { partition: 1, offset: 70 });
+  assert.deepEqual(
+    statsRecords(stats, ["March-2001", "May-1999"]).map((r) => r.key),
+    ["March-2001", "offset-1"],
+  );
+});
+
+Deno.test("foldStatsRecord: the latest value per key rebuilds the partition's stats", () => {
+  const tables = new Map<number, PartitionStats>();
+  const old = {
+    ...stats,
+    offset: 10,
+    months: { January: { "2000": stats.months.January!["2000"]! } },
+  };
+  for (const { key, value } of [...statsRecords(old), ...statsRecords(stats)]) {
+    foldStatsRecord(tables, key, value);
+  }
+  assert.deepEqual(orderedTables(tables), [{
+    partition: 1,
+    offset: 70,
+    months: { January: stats.months.January, March: stats.months.March },
+  }]);
+  assert.deepEqual(Object.keys(orderedTables(tables)[0]!.months), ["January", "March"]);
+  for (
+    const [key, value, why] of [
+      ["March-2001", "{", "its value is not JSON"],
+      ["offset-1", '{"partition":1,"offset":-1}', "offset -1 is not an offset"],
+      ["March-2001", '{"partition":1,"month":"March","year":"2002"}', "it holds March-2002"],
+      ["March-2001", '{"partition":"x"}', 'partition "x" is not a partition number'],
+      [
+        "March-2001",
+        '{"partition":1,"month":"March","year":"2001","count":0,"sum":1,"avg":1,"start":"2001-03-01","end":"2001-03-01"}',
+        "March 2001: count 0 is not a positive integer",
+      ],
+    ]
+  ) {
+    assert.throws(() => foldStatsRecord(tables, key!, value!), (error: unknown) => {
+      assert.ok(error instanceof P7Error && error.code === "INPUT");
+      assert.equal(
+        error.message,
+        `Cannot read record "${key}" of topic "temperature-stats": ${why}`,
+      );
+      return true;
+    });
+  }
+});
