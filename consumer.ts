@@ -139,13 +139,22 @@ async function consume(
     failure ??= error;
     failed.resolve();
   };
+  // Once stopping, kafkajs may still end a restart it had scheduled: that is no failure, the
+  // batches in hand are awaited below either way.
+  let stopping = false;
   consumer.on(consumer.events.CRASH, ({ payload }) => {
-    if (!payload.restart) fail(payload.error);
+    if (!payload.restart && !stopping) fail(payload.error);
   });
   // Re-seek from the checkpoints on every join: no offset is ever committed to Kafka.
   consumer.on(consumer.events.GROUP_JOIN, () => {
-    for (const [partition, { stats }] of states) {
-      consumer.seek({ topic: TOPIC, partition, offset: String(stats.offset) });
+    try {
+      for (const [partition, { stats }] of states) {
+        consumer.seek({ topic: TOPIC, partition, offset: String(stats.offset) });
+      }
+    } catch (error) {
+      // A join that completes after kafkajs began restarting the consumer (its group is gone
+      // until the restart): the restart joins again, and seeks then.
+      if (!/Consumer group was not initialized/.test((error as Error).message)) throw error;
     }
   });
   let lastProgress = performance.now();
@@ -200,7 +209,6 @@ async function consume(
   // Watched from the start: kafkajs's run() includes the group join, which it may retry for
   // minutes, and a stop signal must not wait for it.
   const unwatch = guard.watch(consumer, fail);
-  let stopping = false;
   // Partitions are independent, so one's checkpoint write need not hold up another's batch.
   consumer.run({ autoCommit: false, eachBatch, partitionsConsumedConcurrently: states.size })
     .catch((error) => stopping || fail(error));

@@ -62,13 +62,13 @@ export async function main(args: string[]): Promise<number> {
       resolve();
     };
   });
+  let stopping = false;
   consumer.on(consumer.events.CRASH, ({ payload }) => {
-    if (!payload.restart) fail(payload.error);
+    if (!payload.restart && !stopping) fail(payload.error);
   });
   const encoder = new TextEncoder();
   let printed = 0;
   let unwatch = () => {};
-  let stopping = false;
   try {
     await consumer.connect();
     await consumer.subscribe({ topics: [TOPIC], fromBeginning: false });
