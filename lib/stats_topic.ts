@@ -184,7 +184,7 @@ export async function statsPublisher(kafka: Kafka): Promise<StatsPublisher> {
 }
 
 /** The tables as the partition files they mirror (`partition-N.json`), by partition. */
-export function statsFiles(tables: PartitionStats[]): StatsFile[] {
+function statsFiles(tables: PartitionStats[]): StatsFile[] {
   return tables.map((stats) => ({
     partition: stats.partition,
     path: `${STATS_TOPIC}/partition-${stats.partition}.json`,
