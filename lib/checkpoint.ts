@@ -1,7 +1,8 @@
 /**
  * The consumer's files for one partition, all in one folder:
  * `partition-N.json` (stats + offset, the checkpoint), `partition-N.lock` (held while a
- * process consumes N) and `rejected-N.jsonl` (records that could not be counted).
+ * process consumes N), and two logs, `rejected-N.jsonl` (records that could not be counted)
+ * and `anomalies-N.jsonl` (days far from their climate).
  *
  * @module
  */
@@ -15,9 +16,12 @@ export function statsPath(dir: string, partition: number): string {
   return join(dir, `partition-${partition}.json`);
 }
 
-/** Path of a partition's rejected-records log. */
-export function rejectedPath(dir: string, partition: number): string {
-  return join(dir, `rejected-${partition}.jsonl`);
+/** A partition's logs, by name: `rejected-N.jsonl` and `anomalies-N.jsonl`. */
+export type LogName = "rejected" | "anomalies";
+
+/** Path of one of a partition's logs. */
+export function logPath(dir: string, name: LogName, partition: number): string {
+  return join(dir, `${name}-${partition}.jsonl`);
 }
 
 /** A partition's lock, held by this process, and what the lock file said before. */
@@ -121,20 +125,30 @@ export async function saveStats(
 }
 
 /** One record that could not be counted, as a line of `rejected-N.jsonl`. */
-export interface Rejected {
-  partition: number;
-  offset: number;
+export interface Rejected extends Logged {
   reason: string;
   /** The record's value as base64, `null` for a null value. */
   value: string | null;
 }
 
+/** A line of a partition's log: each names the offset of the record it is about. */
+export interface Logged {
+  partition: number;
+  offset: number;
+}
+
 /**
- * Drops lines of `rejected-N.jsonl` at or beyond `offset`: they belong to a batch whose
- * checkpoint was never written, and will be rejected again when it is re-read.
+ * Drops the lines of a partition's log at or beyond `offset`: they belong to a batch whose
+ * checkpoint was never written, and are written again when it is re-read. The logs are
+ * appended before the checkpoint is saved, so with this each line is there exactly once.
  */
-export async function trimRejected(dir: string, partition: number, offset: number): Promise<void> {
-  const path = rejectedPath(dir, partition);
+export async function trimLog(
+  dir: string,
+  name: LogName,
+  partition: number,
+  offset: number,
+): Promise<void> {
+  const path = logPath(dir, name, partition);
   let text: string;
   try {
     text = await Deno.readTextFile(path);
@@ -145,7 +159,7 @@ export async function trimRejected(dir: string, partition: number, offset: numbe
   const lines = text.split("\n").filter((line) => line !== "");
   const kept = lines.filter((line) => {
     try {
-      return (JSON.parse(line) as Rejected).offset < offset;
+      return (JSON.parse(line) as Logged).offset < offset;
     } catch {
       return false; // a line cut short by a crash mid-append
     }
@@ -155,17 +169,40 @@ export async function trimRejected(dir: string, partition: number, offset: numbe
   }
 }
 
-/** Appends rejected records to `rejected-N.jsonl` and syncs it. */
-export async function appendRejected(dir: string, rejected: Rejected[]): Promise<void> {
-  if (rejected.length === 0) return;
-  const path = rejectedPath(dir, rejected[0]!.partition);
-  const file = await Deno.open(path, { append: true, create: true });
+/** Appends lines about one partition's records to its log `name` and syncs it. */
+export async function appendLog(dir: string, name: LogName, lines: Logged[]): Promise<void> {
+  if (lines.length === 0) return;
+  const file = await Deno.open(logPath(dir, name, lines[0]!.partition), {
+    append: true,
+    create: true,
+  });
   try {
-    const text = rejected.map((entry) => JSON.stringify(entry) + "\n").join("");
+    const text = lines.map((line) => JSON.stringify(line) + "\n").join("");
     await writeAll(file, new TextEncoder().encode(text));
     await file.sync();
   } finally {
     file.close();
+  }
+}
+
+/** The lines of a partition's log, parsed; none when it does not exist. */
+export async function readLog<T extends Logged>(
+  dir: string,
+  name: LogName,
+  partition: number,
+): Promise<T[]> {
+  try {
+    const text = await Deno.readTextFile(logPath(dir, name, partition));
+    return text.split("\n").filter((line) => line !== "").flatMap((line) => {
+      try {
+        return [JSON.parse(line) as T];
+      } catch {
+        return []; // a line cut short by a crash mid-append, dropped on the next start
+      }
+    });
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return [];
+    throw error;
   }
 }
 

@@ -1,14 +1,15 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import {
-  appendRejected,
+  appendLog,
   lockPartition,
+  logPath,
   readAllStats,
+  readLog,
   readStats,
   recordRun,
-  rejectedPath,
   saveStats,
-  trimRejected,
+  trimLog,
 } from "./checkpoint.ts";
 import { P7Error } from "./errors.ts";
 import { emptyStats } from "./stats.ts";
@@ -67,15 +68,18 @@ Deno.test("the lock file remembers the producer run for the next owner", async (
   torn.file.close();
 });
 
-Deno.test("trimRejected drops lines of batches whose checkpoint was never written", async () => {
+Deno.test("trimLog drops lines of batches whose checkpoint was never written", async () => {
   const dir = await Deno.makeTempDir();
   const entry = (offset: number) => ({ partition: 0, offset, reason: "empty value", value: "" });
-  await appendRejected(dir, [entry(3), entry(9), entry(12)]);
-  await Deno.writeTextFile(rejectedPath(dir, 0), '{"partition": 0, "off', { append: true });
-  await trimRejected(dir, 0, 10);
-  const lines = (await Deno.readTextFile(rejectedPath(dir, 0))).trim().split("\n");
+  await appendLog(dir, "rejected", [entry(3), entry(9), entry(12)]);
+  assert.equal(logPath(dir, "rejected", 0), join(dir, "rejected-0.jsonl"));
+  await Deno.writeTextFile(logPath(dir, "rejected", 0), '{"partition": 0, "off', { append: true });
+  assert.deepEqual((await readLog(dir, "rejected", 0)).map((line) => line.offset), [3, 9, 12]);
+  await trimLog(dir, "rejected", 0, 10);
+  const lines = (await Deno.readTextFile(logPath(dir, "rejected", 0))).trim().split("\n");
   assert.deepEqual(lines.map((line) => JSON.parse(line).offset), [3, 9]);
-  await trimRejected(dir, 1, 10); // no file: nothing to do
+  await trimLog(dir, "anomalies", 1, 10); // no file: nothing to do
+  assert.deepEqual(await readLog(dir, "anomalies", 1), []);
 });
 
 Deno.test("readAllStats lists partition files and reports unreadable ones", async () => {

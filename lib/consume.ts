@@ -7,6 +7,7 @@
  */
 import { AssignerProtocol, type IHeaders, type PartitionAssigner } from "kafkajs";
 import { Buffer } from "node:buffer";
+import { type Anomaly, type AnomalyCheck, anomalyCheck } from "./anomaly.ts";
 import type { Rejected } from "./checkpoint.ts";
 import { P7Error } from "./errors.ts";
 import { RUN_HEADER, TOPIC } from "./kafka.ts";
@@ -58,6 +59,13 @@ export interface PartitionState {
   stats: PartitionStats;
   /** The producer run whose records this process has been reading, once one is seen. */
   run?: string;
+  /** The anomaly check of `stats.months`. */
+  check: AnomalyCheck;
+}
+
+/** A partition's state from its checkpoint, with anomalies beyond `sigma` deviations. */
+export function partitionState(stats: PartitionStats, sigma: number, run?: string): PartitionState {
+  return { stats, run, check: anomalyCheck(stats.months, sigma) };
 }
 
 /** What one batch did. */
@@ -65,6 +73,8 @@ export interface BatchOutcome {
   counted: number;
   duplicates: number;
   rejected: Rejected[];
+  /** The counted days that are anomalies, in offset order. */
+  anomalies: Anomaly[];
   /** The month/year entries that changed, keyed as the statistics topic keys them. */
   changed: Set<string>;
 }
@@ -110,7 +120,13 @@ function spells(bytes: Uint8Array, text: string): boolean {
  * ones before it: the topic was recreated under a running consumer.
  */
 export function applyBatch(state: PartitionState, records: KafkaRecord[]): BatchOutcome {
-  const outcome: BatchOutcome = { counted: 0, duplicates: 0, rejected: [], changed: new Set() };
+  const outcome: BatchOutcome = {
+    counted: 0,
+    duplicates: 0,
+    rejected: [],
+    anomalies: [],
+    changed: new Set(),
+  };
   const stats = state.stats;
   let lastMonth = "";
   let lastYear = "";
@@ -141,6 +157,8 @@ export function applyBatch(state: PartitionState, records: KafkaRecord[]): Batch
       });
     } else if (countReport(stats.months, key!, verdict.report)) {
       outcome.counted++;
+      const anomaly = state.check(key!, verdict.report, stats.partition, offset);
+      if (anomaly !== undefined) outcome.anomalies.push(anomaly);
       // Days of one month come in a row: a key is made once per run of them.
       const { date } = verdict.report;
       if (key !== lastMonth || !date.startsWith(lastYear)) {

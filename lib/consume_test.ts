@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
-import { applyBatch, type KafkaRecord, type PartitionState } from "./consume.ts";
+import { applyBatch, type KafkaRecord, type PartitionState, partitionState } from "./consume.ts";
 import { P7Error } from "./errors.ts";
 import { RUN_HEADER } from "./kafka.ts";
 import { encodeReport } from "./report.ts";
@@ -22,7 +22,7 @@ function record(
 }
 
 Deno.test("applyBatch counts, drops duplicates, rejects, and advances the offset", () => {
-  const state: PartitionState = { stats: emptyStats(2) };
+  const state: PartitionState = partitionState(emptyStats(2), 3);
   const outcome = applyBatch(state, [
     record(0, "January", "2000-01-01", 30),
     record(1, "January", "2000-01-02", 40),
@@ -35,7 +35,7 @@ Deno.test("applyBatch counts, drops duplicates, rejects, and advances the offset
   assert.equal(outcome.duplicates, 1);
   // What the stats topic gets: the entries counted into, not the duplicate's or rejects'.
   assert.deepEqual([...outcome.changed], ["January-2000", "December-2000"]);
-  const next = applyBatch({ stats: emptyStats(2) }, [
+  const next = applyBatch(partitionState(emptyStats(2), 3), [
     record(6, "January", "2001-01-01", 30),
     record(7, "January", "2001-01-02", 30),
     record(8, "December", "2001-12-01", 30),
@@ -57,11 +57,35 @@ Deno.test("applyBatch counts, drops duplicates, rejects, and advances the offset
     avg: 35,
     start: "2000-01-01",
     end: "2000-01-02",
+    min: 30,
+    max: 40,
+    sumsq: 2500,
   });
+  assert.deepEqual(outcome.anomalies, []);
+});
+
+Deno.test("applyBatch reports the counted days that are anomalies, never a duplicate", () => {
+  const state = partitionState(emptyStats(1), 3);
+  // Five earlier Julys of 70 and 80 (mean 75, standard deviation 5).
+  const days = [1990, 1991, 1992, 1993, 1994].flatMap((year, i) => [
+    record(2 * i, "July", `${year}-07-01`, 70),
+    record(2 * i + 1, "July", `${year}-07-02`, 80),
+  ]);
+  assert.deepEqual(applyBatch(state, days).anomalies, []);
+  const outcome = applyBatch(state, [
+    record(10, "July", "1995-07-01", 90), // z = 3: not beyond
+    record(11, "July", "1995-07-02", 91),
+    record(12, "July", "1995-07-02", 1_000_000), // a duplicate
+    record(13, "July", "1995-07-03", 59),
+  ]);
+  assert.deepEqual(outcome.anomalies, [
+    { date: "1995-07-02", degrees: 91, mean: 75, std: 5, z: 3.2, partition: 1, offset: 11 },
+    { date: "1995-07-03", degrees: 59, mean: 75, std: 5, z: -3.2, partition: 1, offset: 13 },
+  ]);
 });
 
 Deno.test("records below the checkpoint offset are not counted again", () => {
-  const state: PartitionState = { stats: emptyStats(0) };
+  const state: PartitionState = partitionState(emptyStats(0), 3);
   applyBatch(state, [record(0, "March", "2000-03-01", 1), record(1, "March", "2000-03-02", 2)]);
   const again = applyBatch(state, [
     record(0, "March", "2000-03-01", 1),
@@ -73,7 +97,7 @@ Deno.test("records below the checkpoint offset are not counted again", () => {
 });
 
 Deno.test("a record from another producer run stops the batch with TOPIC_RECREATED", () => {
-  const state: PartitionState = { stats: emptyStats(0) };
+  const state: PartitionState = partitionState(emptyStats(0), 3);
   applyBatch(state, [record(0, "March", "2000-03-01", 1, "old")]);
   assert.throws(
     () => applyBatch(state, [record(1, "March", "1990-03-01", 1, "new")]),
@@ -91,7 +115,7 @@ Deno.test("a record from another producer run stops the batch with TOPIC_RECREAT
 });
 
 Deno.test("keys and run headers close to the expected text are read as they are", () => {
-  const state: PartitionState = { stats: emptyStats(0) };
+  const state: PartitionState = partitionState(emptyStats(0), 3);
   applyBatch(state, [record(0, "May", "2000-05-01", 1, "run-1")]);
   const outcome = applyBatch(state, [
     record(1, "Ma", "2000-05-02", 1, "run-1"),

@@ -1,6 +1,7 @@
 /**
  * Per-partition statistics: for each month name and year the count, sum, average, first and
- * last date of the reports counted, plus the next Kafka offset to read. This is both what the
+ * last date, lowest and highest value and sum of squares of the reports counted, plus the next
+ * Kafka offset to read. This is both what the
  * dashboard reads and the consumer's checkpoint, so it is parsed strictly.
  *
  * @module
@@ -17,6 +18,12 @@ export interface MonthStats {
   start: string;
   /** Last date counted; a report dated on or before it is a duplicate. */
   end: string;
+  /** The lowest value counted. */
+  min: number;
+  /** The highest value counted. */
+  max: number;
+  /** The sum of the squares of the values counted: with `sum` and `count`, the variance. */
+  sumsq: number;
 }
 
 /** Month name → year (`"1990"`) → statistics. */
@@ -42,18 +49,37 @@ export function emptyStats(partition: number): PartitionStats {
  * @example
  * ```ts
  * update(undefined, { date: "2000-01-01", degrees: 30 });
- * // { count: 1, sum: 30, avg: 30, start: "2000-01-01", end: "2000-01-01" }
+ * // { count: 1, sum: 30, avg: 30, start: "2000-01-01", end: "2000-01-01", min: 30, max: 30,
+ * //   sumsq: 900 }
  * ```
  */
 export function update(stats: MonthStats | undefined, report: Report): MonthStats | undefined {
+  const { date, degrees } = report;
   if (stats === undefined) {
-    const { date, degrees } = report;
-    return { count: 1, sum: degrees, avg: degrees, start: date, end: date };
+    return {
+      count: 1,
+      sum: degrees,
+      avg: degrees,
+      start: date,
+      end: date,
+      min: degrees,
+      max: degrees,
+      sumsq: degrees * degrees,
+    };
   }
-  if (report.date <= stats.end) return undefined;
+  if (date <= stats.end) return undefined;
   const count = stats.count + 1;
-  const sum = stats.sum + report.degrees;
-  return { count, sum, avg: sum / count, start: stats.start, end: report.date };
+  const sum = stats.sum + degrees;
+  return {
+    count,
+    sum,
+    avg: sum / count,
+    start: stats.start,
+    end: date,
+    min: Math.min(stats.min, degrees),
+    max: Math.max(stats.max, degrees),
+    sumsq: stats.sumsq + degrees * degrees,
+  };
 }
 
 /**
@@ -187,11 +213,18 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 export function checkMonthStats(month: string, year: string, value: unknown): MonthStats {
   const where = `${month} ${year}`;
   if (!isRecord(value)) throw new Error(`${where} is not an object`);
-  const { count, sum, avg, start, end } = value;
+  const { count, sum, avg, start, end, min, max, sumsq } = value;
   if (typeof count !== "number" || !Number.isSafeInteger(count) || count < 1) {
     throw new Error(`${where}: count ${JSON.stringify(count)} is not a positive integer`);
   }
-  for (const [name, number] of [["sum", sum], ["avg", avg]] as const) {
+  if (min === undefined || max === undefined || sumsq === undefined) {
+    throw new Error(
+      `${where} has no min, max or sumsq: it was counted by an older p7; move the file away ` +
+        `to count the partition again`,
+    );
+  }
+  const numbers = [["sum", sum], ["avg", avg], ["min", min], ["max", max], ["sumsq", sumsq]];
+  for (const [name, number] of numbers) {
     if (typeof number !== "number" || !Number.isFinite(number)) {
       throw new Error(`${where}: ${name} ${JSON.stringify(number)} is not a finite number`);
     }
@@ -201,10 +234,21 @@ export function checkMonthStats(month: string, year: string, value: unknown): Mo
       throw new Error(`${where}: ${name} ${JSON.stringify(date)} is not a date in ${where}`);
     }
   }
-  const stats = { count, sum, avg, start, end } as MonthStats;
+  const stats = { count, sum, avg, start, end, min, max, sumsq } as MonthStats;
   if (stats.start > stats.end) throw new Error(`${where}: start ${start} is after end ${end}`);
-  if (Math.abs(stats.avg - stats.sum / count) > 1e-9 * Math.max(1, Math.abs(stats.avg))) {
+  const near = (a: number, b: number) => Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(a));
+  if (!near(stats.avg, stats.sum / count)) {
     throw new Error(`${where}: avg ${avg} is not sum/count (${stats.sum / count})`);
+  }
+  if (
+    !(stats.min <= stats.avg || near(stats.min, stats.avg)) ||
+    !(stats.avg <= stats.max || near(stats.max, stats.avg))
+  ) {
+    throw new Error(`${where}: avg ${avg} is not between min ${min} and max ${max}`);
+  }
+  // The sum of squares is at least sum²/count (the variance is not negative).
+  if (stats.sumsq < stats.sum * stats.avg && !near(stats.sumsq, stats.sum * stats.avg)) {
+    throw new Error(`${where}: sumsq ${sumsq} is below sum²/count (${stats.sum * stats.avg})`);
   }
   const span = days(stats.start, stats.end) + 1;
   if (count > span) {

@@ -11,14 +11,26 @@ import {
 import { MONTHS } from "./report.ts";
 import { mulberry32 } from "./weather.ts";
 
-Deno.test("update counts, sums and averages, and drops dates not after the end", () => {
+Deno.test("update counts, sums, averages and keeps extremes, and drops dates not after the end", () => {
+  const day1 = { start: "2000-01-01", end: "2000-01-01" };
   const first = update(undefined, { date: "2000-01-01", degrees: 30 });
-  assert.deepEqual(first, { count: 1, sum: 30, avg: 30, start: "2000-01-01", end: "2000-01-01" });
+  assert.deepEqual(first, { count: 1, sum: 30, avg: 30, ...day1, min: 30, max: 30, sumsq: 900 });
   const second = update(first, { date: "2000-01-03", degrees: 40 });
-  assert.deepEqual(second, { count: 2, sum: 70, avg: 35, start: "2000-01-01", end: "2000-01-03" });
+  assert.deepEqual(second, {
+    count: 2,
+    sum: 70,
+    avg: 35,
+    start: "2000-01-01",
+    end: "2000-01-03",
+    min: 30,
+    max: 40,
+    sumsq: 2500,
+  });
+  const third = update(second, { date: "2000-01-04", degrees: -5 });
+  assert.deepEqual([third?.min, third?.max, third?.sumsq], [-5, 40, 2525]);
   assert.equal(update(second, { date: "2000-01-03", degrees: 1_000_000 }), undefined);
   assert.equal(update(second, { date: "2000-01-02", degrees: 1 }), undefined);
-  assert.deepEqual(first, { count: 1, sum: 30, avg: 30, start: "2000-01-01", end: "2000-01-01" });
+  assert.deepEqual(first, { count: 1, sum: 30, avg: 30, ...day1, min: 30, max: 30, sumsq: 900 });
 });
 
 Deno.test("countReport files a report under its month and year", () => {
@@ -53,6 +65,9 @@ Deno.test("statsEncoder writes partition, offset, then months in calendar order"
     avg: 20.625,
     start: "2001-01-01",
     end: "2001-01-02",
+    min: 20.25,
+    max: 21,
+    sumsq: 851.0625,
   });
   const parsed = parseStats(sampled, 2);
   assert.equal(text(statsEncoder()(parsed)), sampled);
@@ -126,6 +141,17 @@ Deno.test("parseStats refuses every kind of broken checkpoint with a clear reaso
     [broken((d) => d.January["2001"].count = "2"), 'count "2" is not a positive integer'],
     [broken((d) => d.January["2001"].sum = null), "January 2001: sum null is not a finite number"],
     [broken((d) => d.January["2001"].avg = 99), "January 2001: avg 99 is not sum/count (20.625)"],
+    [broken((d) => d.January["2001"].min = "cold"), 'January 2001: min "cold" is not a finite'],
+    [
+      broken((d) => d.January["2001"].max = 20.5),
+      "avg 20.625 is not between min 20.25 and max 20.5",
+    ],
+    [broken((d) => d.January["2001"].min = 21), "avg 20.625 is not between min 21 and max 21"],
+    [broken((d) => d.January["2001"].sumsq = 800), "January 2001: sumsq 800 is below sum²/count"],
+    [
+      broken((d) => delete d.January["2001"].sumsq),
+      "January 2001 has no min, max or sumsq: it was counted by an older p7",
+    ],
     [
       broken((d) => d.January["2001"].start = "2001-02-01"),
       'start "2001-02-01" is not a date in January 2001',
@@ -146,6 +172,7 @@ Deno.test("parseStats refuses every kind of broken checkpoint with a clear reaso
       broken((d) => {
         d.December["2000"].count = 2;
         d.December["2000"].sum = 63.047;
+        d.December["2000"].sumsq *= 2;
       }),
       "December 2000: count 2 is more than the 1 days from start to end",
     ],

@@ -1,0 +1,122 @@
+/**
+ * Anomalies: counted days far from their climate. A day's climate is every counted day of the
+ * same calendar month in earlier years of its partition (a month's days all go to one
+ * partition, since the month is the key); the day is an anomaly when it lies more than `sigma`
+ * population standard deviations from their mean, once at least `MIN_YEARS` earlier years are
+ * known.
+ *
+ * The climate is computed from the checkpoint's entries alone (count, sum and sum of squares
+ * per month and year), summed in ascending year order, so a consumer restarted from its file
+ * finds exactly the anomalies it would have found without the restart.
+ *
+ * @module
+ */
+import type { Report } from "./report.ts";
+import type { MonthStats, MonthTable } from "./stats.ts";
+
+/** Earlier years of a calendar month needed before one of its days can be an anomaly. */
+export const MIN_YEARS = 5;
+
+/** The default threshold, in standard deviations. */
+export const DEFAULT_SIGMA = 3;
+
+/** One anomaly, as a line of `anomalies-N.jsonl` and a record of `temperature-anomalies`. */
+export interface Anomaly {
+  date: string;
+  degrees: number;
+  /** Mean of the same calendar month's counted days in earlier years. */
+  mean: number;
+  /** Their population standard deviation. */
+  std: number;
+  /** `(degrees - mean) / std`. */
+  z: number;
+  partition: number;
+  offset: number;
+}
+
+/** Totals of earlier years' entries of one month. */
+interface Totals {
+  years: number;
+  count: number;
+  sum: number;
+  sumsq: number;
+}
+
+function add(totals: Totals, entry: MonthStats): void {
+  totals.years++;
+  totals.count += entry.count;
+  totals.sum += entry.sum;
+  totals.sumsq += entry.sumsq;
+}
+
+/** The climate of one month: its entries of years before `year`. */
+interface Cache {
+  year: number;
+  totals: Totals;
+  /** From `totals`; undefined when too few years or no spread. */
+  normal?: { mean: number; std: number };
+}
+
+function normal(totals: Totals): { mean: number; std: number } | undefined {
+  if (totals.years < MIN_YEARS) return undefined;
+  const mean = totals.sum / totals.count;
+  const std = Math.sqrt(Math.max(0, totals.sumsq / totals.count - mean * mean));
+  return std === 0 ? undefined : { mean, std };
+}
+
+/**
+ * Tells whether a day just counted is an anomaly; called once for every counted day, after
+ * `countReport` took it into the table.
+ */
+export type AnomalyCheck = (
+  month: string,
+  report: Report,
+  partition: number,
+  offset: number,
+) => Anomaly | undefined;
+
+/**
+ * The anomaly check of a partition whose statistics are `months` (read, never changed).
+ *
+ * Days come year after year, so each month keeps the totals of the years before the one it
+ * last saw, and extends them when a later year begins, in ascending year order: the same
+ * additions in the same order as summing from scratch, so the same numbers. A day of an
+ * earlier year than that changed one of the summed entries: the month's totals are summed
+ * from scratch.
+ *
+ * @example
+ * ```ts
+ * const check = anomalyCheck(months, 3);
+ * countReport(months, "July", report);
+ * const anomaly = check("July", report, 0, 41); // undefined, or the Anomaly
+ * ```
+ */
+export function anomalyCheck(months: MonthTable, sigma: number): AnomalyCheck {
+  const caches = new Map<string, Cache>();
+  const climate = (month: string, year: number): Cache => {
+    const years = months[month] ?? {};
+    let cache = caches.get(month);
+    if (cache === undefined || year < cache.year) {
+      const totals = { years: 0, count: 0, sum: 0, sumsq: 0 };
+      for (const key of Object.keys(years).filter((key) => Number(key) < year).sort()) {
+        add(totals, years[key]!);
+      }
+      caches.set(month, cache = { year, totals, normal: normal(totals) });
+    } else if (year > cache.year) {
+      // Years are four digits, so this walks them in the order `sort` gives.
+      for (let y = cache.year; y < year; y++) {
+        const entry = years[String(y).padStart(4, "0")];
+        if (entry !== undefined) add(cache.totals, entry);
+      }
+      cache.year = year;
+      cache.normal = normal(cache.totals);
+    }
+    return cache;
+  };
+  return (month, { date, degrees }, partition, offset) => {
+    const found = climate(month, Number(date.slice(0, 4))).normal;
+    if (found === undefined) return undefined;
+    const z = (degrees - found.mean) / found.std;
+    return Math.abs(z) > sigma ? { date, degrees, ...found, z, partition, offset } : undefined;
+  };
+}
