@@ -2,24 +2,32 @@
 /**
  * Counts the named partitions of `temperatures` into `DIR/partition-N.json`, exactly once:
  * the file holds the stats and the next offset to read, replaced atomically after each batch,
- * and a restart resumes from it.
+ * and a restart resumes from it. Days far from their climate go to `DIR/anomalies-N.jsonl`,
+ * appended before the checkpoint and trimmed to it on start, so each is there exactly once.
  *
  * @module
  */
 import { type Consumer, type EachBatchPayload } from "kafkajs";
 import { type ConsumerConfig, consumerConfig, type Help } from "./lib/args.ts";
+import { parseAnomaly } from "./lib/anomaly.ts";
 import {
-  appendRejected,
+  appendLog,
   lockPartition,
   type PartitionLock,
+  readLog,
   readStats,
   recordRun,
   saveStats,
   statsPath,
-  trimRejected,
+  trimLog,
 } from "./lib/checkpoint.ts";
 import { onStopSignal, runMain, whenAborted } from "./lib/cli.ts";
-import { applyBatch, fixedAssigner, type PartitionState as BatchState } from "./lib/consume.ts";
+import {
+  applyBatch,
+  fixedAssigner,
+  type PartitionState as BatchState,
+  partitionState,
+} from "./lib/consume.ts";
 import { P7Error } from "./lib/errors.ts";
 import {
   createKafka,
@@ -34,6 +42,8 @@ import {
 } from "./lib/kafka.ts";
 import { useFastVarints } from "./lib/kafkajs_varint.ts";
 import {
+  ANOMALY_TOPIC,
+  anomalyRecords,
   STATS_TOPIC,
   type StatsPublisher,
   statsPublisher,
@@ -99,8 +109,7 @@ async function prepare(
     // The run recorded beside a checkpoint that has counted something is the one to continue.
     const run = stats.offset > 0 ? lock.run : undefined;
     states.set(partition, {
-      stats,
-      run,
+      ...partitionState(stats, config.sigma, run),
       lock,
       encode: statsEncoder(),
       published: Promise.resolve(),
@@ -108,7 +117,8 @@ async function prepare(
   }
   for (const stats of created) await saveStats(config.dir, stats);
   for (const { stats } of states.values()) {
-    await trimRejected(config.dir, stats.partition, stats.offset);
+    await trimLog(config.dir, "rejected", stats.partition, stats.offset);
+    await trimLog(config.dir, "anomalies", stats.partition, stats.offset);
   }
   return states;
 }
@@ -118,6 +128,12 @@ interface Totals {
   counted: number;
   duplicates: number;
   rejected: number;
+  anomalies: number;
+}
+
+function summary(totals: Totals): string {
+  return `${totals.counted} counted, ${totals.duplicates} duplicates, ${totals.rejected} ` +
+    `rejected, ${totals.anomalies} anomalies`;
 }
 
 function describe(states: Map<number, PartitionState>): string {
@@ -179,12 +195,17 @@ async function consume(
       if (state.run !== undefined && state.run !== state.lock.run) {
         await recordRun(state.lock, state.run);
       }
-      await appendRejected(config.dir, outcome.rejected);
+      await appendLog(config.dir, "rejected", outcome.rejected);
+      await appendLog(config.dir, "anomalies", outcome.anomalies);
       await saveStats(config.dir, state.stats, state.encode);
       if (publisher) {
-        // Derived from the file just written, so the topic is never ahead of the checkpoint,
-        // and sent while the next batch is read: one send in flight per partition, in order.
-        const records = statsRecords(state.stats, outcome.changed);
+        // Derived from the files just written, so the topics are never ahead of the
+        // checkpoint, and sent while the next batch is read: one send in flight per
+        // partition, in order.
+        const records = {
+          stats: statsRecords(state.stats, outcome.changed),
+          anomalies: anomalyRecords(outcome.anomalies),
+        };
         await state.published;
         state.published = publisher.publish(batch.partition, records, state.run ?? state.lock.run);
         state.published.catch(() => {}); // a failure is met at the next await of it
@@ -192,6 +213,7 @@ async function consume(
       totals.counted += outcome.counted;
       totals.duplicates += outcome.duplicates;
       totals.rejected += outcome.rejected.length;
+      totals.anomalies += outcome.anomalies.length;
     } catch (error) {
       // Not thrown to kafkajs, which would retry the batch: this consumer must stop.
       fail(error);
@@ -200,10 +222,7 @@ async function consume(
     const now = performance.now();
     if (now - lastProgress >= PROGRESS_MS) {
       lastProgress = now;
-      console.error(
-        `consumer: offsets ${describe(states)}; ${totals.counted} counted, ` +
-          `${totals.duplicates} duplicates, ${totals.rejected} rejected`,
-      );
+      console.error(`consumer: offsets ${describe(states)}; ${summary(totals)}`);
     }
   };
   // Watched from the start: kafkajs's run() includes the group join, which it may retry for
@@ -235,10 +254,12 @@ export async function main(args: string[]): Promise<number> {
   const admin = kafka.admin();
   let offsets: PartitionOffsets[];
   let publishing: boolean;
+  let anomalyTopic: boolean;
   try {
     await admin.connect();
     offsets = await topicOffsets(admin, TOPIC);
     publishing = await hasTopic(admin, STATS_TOPIC);
+    anomalyTopic = await hasTopic(admin, ANOMALY_TOPIC);
   } catch (error) {
     throw kafkaError(error, config.brokers, `reading topic "${TOPIC}"`);
   } finally {
@@ -248,13 +269,17 @@ export async function main(args: string[]): Promise<number> {
   let publisher: StatsPublisher | undefined;
   if (publishing) {
     try {
-      publisher = await statsPublisher(kafka);
+      publisher = await statsPublisher(kafka, anomalyTopic);
       // The whole state once: whatever an earlier run could not publish is there now. A
       // partition not counted yet has nothing to say (and no producer run to name).
-      for (const state of states.values()) {
-        if (state.stats.offset > 0) {
-          await publisher.publish(state.stats.partition, statsRecords(state.stats), state.lock.run);
-        }
+      for (const { stats, lock } of states.values()) {
+        if (stats.offset === 0) continue;
+        const anomalies = await readLog(config.dir, "anomalies", stats.partition, parseAnomaly);
+        await publisher.publish(
+          stats.partition,
+          { stats: statsRecords(stats), anomalies: anomalyRecords(anomalies) },
+          lock.run,
+        );
       }
     } catch (error) {
       await disconnectQuickly(publisher ?? { disconnect: () => Promise.resolve() });
@@ -263,8 +288,10 @@ export async function main(args: string[]): Promise<number> {
   }
   console.error(
     `consumer: partitions ${config.partitions.join(" ")} from ${describe(states)}; ` +
+      `anomalies beyond ${config.sigma} standard deviations; ` +
       (publishing
-        ? `statistics published to "${STATS_TOPIC}"`
+        ? `statistics published to "${STATS_TOPIC}"` +
+          (anomalyTopic ? `, anomalies to "${ANOMALY_TOPIC}"` : "")
         : `topic "${STATS_TOPIC}" does not exist, statistics not published`),
   );
   const guard = fetchGuard(config.brokers);
@@ -288,7 +315,7 @@ export async function main(args: string[]): Promise<number> {
     retry: guard.retry,
   });
   const started = performance.now();
-  const totals: Totals = { counted: 0, duplicates: 0, rejected: 0 };
+  const totals: Totals = { counted: 0, duplicates: 0, rejected: 0, anomalies: 0 };
   try {
     await consumer.connect();
     await consumer.subscribe({ topics: [TOPIC], fromBeginning: true });
@@ -300,8 +327,8 @@ export async function main(args: string[]): Promise<number> {
   }
   const seconds = (performance.now() - started) / 1000;
   console.error(
-    `consumer: stopped at offsets ${describe(states)}; ${totals.counted} counted, ` +
-      `${totals.duplicates} duplicates, ${totals.rejected} rejected in ${seconds.toFixed(1)} s`,
+    `consumer: stopped at offsets ${describe(states)}; ${summary(totals)} in ` +
+      `${seconds.toFixed(1)} s`,
   );
   return 0;
 }

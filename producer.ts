@@ -30,7 +30,7 @@ import {
 import { useFastVarints } from "./lib/kafkajs_varint.ts";
 import { partitionFor } from "./lib/partitioner.ts";
 import { openReplay, type ReplayItem } from "./lib/replay.ts";
-import { STATS_TOPIC, STATS_TOPIC_CONFIG } from "./lib/stats_topic.ts";
+import { ANOMALY_TOPIC, STATS_TOPIC, STATS_TOPIC_CONFIG } from "./lib/stats_topic.ts";
 import { encodeReport, monthOf, MONTHS } from "./lib/report.ts";
 import { type GeneratedReport, generateReports } from "./lib/weather.ts";
 
@@ -98,12 +98,14 @@ export async function main(args: string[]): Promise<number> {
     await admin.connect();
     const { replicationFactor } = config;
     await recreateTopic(admin, TOPIC, { partitions: PARTITIONS, replicationFactor });
-    // The consumers' statistics of this run, derived from their checkpoints.
-    await recreateTopic(admin, STATS_TOPIC, {
-      partitions: PARTITIONS,
-      replicationFactor,
-      config: STATS_TOPIC_CONFIG,
-    });
+    // The consumers' statistics and anomalies of this run, derived from their files.
+    for (const topic of [STATS_TOPIC, ANOMALY_TOPIC]) {
+      await recreateTopic(admin, topic, {
+        partitions: PARTITIONS,
+        replicationFactor,
+        config: STATS_TOPIC_CONFIG,
+      });
+    }
   } catch (error) {
     await pages.return?.();
     throw kafkaError(error, config.brokers, `recreating topic "${TOPIC}"`);
@@ -127,7 +129,7 @@ export async function main(args: string[]): Promise<number> {
     ? (source.kind === "file" ? "every row" : "forever")
     : `${config.count} days`;
   console.error(
-    `producer: topic "${TOPIC}" recreated with ${PARTITIONS} partitions${replicas}, "${STATS_TOPIC}" beside it; ${about}, ` +
+    `producer: topic "${TOPIC}" recreated with ${PARTITIONS} partitions${replicas}, "${STATS_TOPIC}" and "${ANOMALY_TOPIC}" beside it; ${about}, ` +
       `delay ${config.delay} s, ${limit}`,
   );
   const started = performance.now();

@@ -6,7 +6,13 @@
  * @module
  */
 import { Buffer } from "node:buffer";
-import { applyBatch, type KafkaRecord, type PartitionState } from "../lib/consume.ts";
+import { DEFAULT_SIGMA } from "../lib/anomaly.ts";
+import {
+  applyBatch,
+  type KafkaRecord,
+  type PartitionState,
+  partitionState,
+} from "../lib/consume.ts";
 import { PARTITIONS, RUN_HEADER } from "../lib/kafka.ts";
 import { partitionFor } from "../lib/partitioner.ts";
 import { encodeReport, monthOf } from "../lib/report.ts";
@@ -42,7 +48,7 @@ export function runLogic(count: number, seed: number): LogicResult {
   const states: PartitionState[] = [];
   const offsets: number[] = [];
   for (let p = 0; p < PARTITIONS; p++) {
-    states.push({ stats: emptyStats(p) });
+    states.push(partitionState(emptyStats(p), DEFAULT_SIGMA));
     offsets.push(0);
   }
   const result: LogicResult = { messages: 0, counted: 0, seconds: 0 };

@@ -120,3 +120,33 @@ export function anomalyCheck(months: MonthTable, sigma: number): AnomalyCheck {
     return Math.abs(z) > sigma ? { date, degrees, ...found, z, partition, offset } : undefined;
   };
 }
+
+/**
+ * A line of an anomaly log or a record of the anomalies topic, checked field by field.
+ *
+ * @throws {Error} saying what is wrong, e.g. `z "3" is not a finite number`.
+ */
+export function parseAnomaly(text: string): Anomaly {
+  let data: Record<string, unknown>;
+  try {
+    data = JSON.parse(text);
+  } catch {
+    throw new Error("not JSON");
+  }
+  if (typeof data !== "object" || data === null) throw new Error("not a JSON object");
+  const { date, degrees, mean, std, z, partition, offset } = data;
+  if (typeof date !== "string" || !/^\d{4}-\d\d-\d\d$/.test(date)) {
+    throw new Error(`date ${JSON.stringify(date)} is not a date`);
+  }
+  for (const [name, value] of Object.entries({ degrees, mean, std, z })) {
+    if (typeof value !== "number" || !Number.isFinite(value)) {
+      throw new Error(`${name} ${JSON.stringify(value)} is not a finite number`);
+    }
+  }
+  for (const [name, value] of Object.entries({ partition, offset })) {
+    if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) {
+      throw new Error(`${name} ${JSON.stringify(value)} is not a non-negative integer`);
+    }
+  }
+  return { date, degrees, mean, std, z, partition, offset } as Anomaly;
+}

@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { dashboardConfig, plotConfig, producerConfig, statusConfig } from "./args.ts";
+import {
+  consumerConfig,
+  dashboardConfig,
+  plotConfig,
+  producerConfig,
+  statusConfig,
+} from "./args.ts";
 import { P7Error } from "./errors.ts";
 
 function usageError(run: () => unknown, message: string): void {
@@ -10,6 +16,27 @@ function usageError(run: () => unknown, message: string): void {
     return true;
   });
 }
+
+Deno.test("consumerConfig: the partitions named, anomalies beyond 3 deviations by default", () => {
+  assert.deepEqual(consumerConfig(["2", "0"], {}), {
+    kind: "consumer",
+    brokers: ["localhost:9092"],
+    dir: "files",
+    partitions: [0, 2],
+    sigma: 3,
+  });
+  const config = consumerConfig(["--anomaly-sigma", "2.5", "1"], {});
+  assert.equal(config.kind === "consumer" && config.sigma, 2.5);
+  usageError(
+    () => consumerConfig(["--anomaly-sigma", "0", "1"], {}),
+    "--anomaly-sigma 0 is out of range (at least 0.5)",
+  );
+  usageError(
+    () => consumerConfig(["--anomaly-sigma", "hot", "1"], {}),
+    '--anomaly-sigma "hot" is not a number',
+  );
+  usageError(() => consumerConfig(["1", "1"], {}), "partition 1 is named twice");
+});
 
 Deno.test("dashboardConfig: loopback, port 8000 and the consumer's folder by default", () => {
   assert.deepEqual(dashboardConfig([], {}), {

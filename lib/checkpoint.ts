@@ -185,25 +185,30 @@ export async function appendLog(dir: string, name: LogName, lines: Logged[]): Pr
   }
 }
 
-/** The lines of a partition's log, parsed; none when it does not exist. */
-export async function readLog<T extends Logged>(
+/**
+ * The lines of a partition's log that `parse` accepts (it throws for the others, such as a
+ * line cut short by a crash mid-append, dropped on the next start); none when there is no log.
+ */
+export async function readLog<T>(
   dir: string,
   name: LogName,
   partition: number,
+  parse: (line: string) => T,
 ): Promise<T[]> {
+  let text: string;
   try {
-    const text = await Deno.readTextFile(logPath(dir, name, partition));
-    return text.split("\n").filter((line) => line !== "").flatMap((line) => {
-      try {
-        return [JSON.parse(line) as T];
-      } catch {
-        return []; // a line cut short by a crash mid-append, dropped on the next start
-      }
-    });
+    text = await Deno.readTextFile(logPath(dir, name, partition));
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return [];
     throw error;
   }
+  return text.split("\n").filter((line) => line !== "").flatMap((line) => {
+    try {
+      return [parse(line)];
+    } catch {
+      return [];
+    }
+  });
 }
 
 /** One partition file found in a folder: its stats, or why they cannot be read. */

@@ -74,12 +74,16 @@ Deno.test("trimLog drops lines of batches whose checkpoint was never written", a
   await appendLog(dir, "rejected", [entry(3), entry(9), entry(12)]);
   assert.equal(logPath(dir, "rejected", 0), join(dir, "rejected-0.jsonl"));
   await Deno.writeTextFile(logPath(dir, "rejected", 0), '{"partition": 0, "off', { append: true });
-  assert.deepEqual((await readLog(dir, "rejected", 0)).map((line) => line.offset), [3, 9, 12]);
+  assert.deepEqual((await readLog(dir, "rejected", 0, JSON.parse)).map((line) => line.offset), [
+    3,
+    9,
+    12,
+  ]);
   await trimLog(dir, "rejected", 0, 10);
   const lines = (await Deno.readTextFile(logPath(dir, "rejected", 0))).trim().split("\n");
   assert.deepEqual(lines.map((line) => JSON.parse(line).offset), [3, 9]);
   await trimLog(dir, "anomalies", 1, 10); // no file: nothing to do
-  assert.deepEqual(await readLog(dir, "anomalies", 1), []);
+  assert.deepEqual(await readLog(dir, "anomalies", 1, JSON.parse), []);
 });
 
 Deno.test("readAllStats lists partition files and reports unreadable ones", async () => {

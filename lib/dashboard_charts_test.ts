@@ -12,7 +12,8 @@ import { renderSvg } from "./plot.ts";
 import type { MonthStats, MonthTable } from "./stats.ts";
 
 function stats(count: number, sum: number, start: string): MonthStats {
-  return { count, sum, avg: sum / count, start, end: start };
+  const avg = sum / count;
+  return { count, sum, avg, start, end: start, min: avg, max: avg, sumsq: sum * avg };
 }
 
 const A: MonthTable = {

@@ -82,7 +82,18 @@ Deno.test("changedPartitions: partition files only, not their temporary files", 
 
 Deno.test("partitionsBody: each file's content by partition, or why it cannot be read", () => {
   const months = {
-    March: { "1990": { count: 1, sum: 40, avg: 40, start: "1990-03-01", end: "1990-03-01" } },
+    March: {
+      "1990": {
+        count: 1,
+        sum: 40,
+        avg: 40,
+        start: "1990-03-01",
+        end: "1990-03-01",
+        min: 40,
+        max: 40,
+        sumsq: 1600,
+      },
+    },
   };
   assert.deepEqual(
     partitionsBody("out", [

@@ -9,6 +9,9 @@ function stats(count: number, sum: number, year: string, month: string): MonthSt
     avg: sum / count,
     start: `${year}-${month}-01`,
     end: `${year}-${month}-0${count}`,
+    min: sum / count,
+    max: sum / count,
+    sumsq: (sum * sum) / count,
   };
 }
 

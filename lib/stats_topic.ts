@@ -1,12 +1,18 @@
 /**
  * The statistics published back into Kafka: the log-compacted topic `temperature-stats`,
  * which the consumer derives from its checkpoint files (never ahead of them) and from which
- * plot, dashboard and status can rebuild the files on any machine.
+ * plot, dashboard and status can rebuild the files on any machine; and beside it
+ * `temperature-anomalies`, the lines of the anomaly logs.
  *
  * Stats of partition N go to partition N of the topic: one record per month and year, key
  * `<Month>-<Year>` (`March-2024`), value the entry as JSON with its partition, month and year;
  * then one record keyed `offset-<N>` with the partition's checkpoint offset. Compaction keeps
  * the latest value of each key, which is all a reader needs.
+ *
+ * Anomalies of partition N go to partition N of `temperature-anomalies`, keyed by their date
+ * (a date is counted once), value the log's line. That topic is compacted too: an anomaly sent
+ * again after a crash (the consumer publishes its whole log when it starts) is the same key
+ * and value, and readers keep one per key.
  *
  * @module
  */
@@ -24,6 +30,7 @@ import {
   RUN_HEADER,
   topicOffsets,
 } from "./kafka.ts";
+import { type Anomaly, parseAnomaly } from "./anomaly.ts";
 import { MONTHS } from "./report.ts";
 import { checkMonthStats, type MonthStats, type PartitionStats } from "./stats.ts";
 
@@ -39,7 +46,10 @@ export const STATS_TOPIC_CONFIG: Readonly<Record<string, string>> = {
   "segment.bytes": String(1024 * 1024),
 };
 
-/** One record of the statistics topic. */
+/** The anomalies topic. */
+export const ANOMALY_TOPIC = "temperature-anomalies";
+
+/** One record of the statistics or anomalies topic. */
 export interface StatsRecord {
   key: string;
   value: string;
@@ -84,6 +94,11 @@ export function statsRecords(stats: PartitionStats, changed?: Iterable<string>):
     value: JSON.stringify({ partition, offset: stats.offset }),
   });
   return records;
+}
+
+/** The records that publish anomalies: the date as key, the log's line as value. */
+export function anomalyRecords(anomalies: Anomaly[]): StatsRecord[] {
+  return anomalies.map((anomaly) => ({ key: anomaly.date, value: JSON.stringify(anomaly) }));
 }
 
 function splitKey(key: string): [string, string] {
@@ -151,18 +166,29 @@ export function orderedTables(tables: Map<number, PartitionStats>): PartitionSta
   }));
 }
 
-/** Publishes each partition's statistics after its checkpoint is written. */
+/** What one checkpoint of a partition publishes. */
+export interface Publication {
+  /** From `statsRecords`. */
+  stats: StatsRecord[];
+  /** From `anomalyRecords`. */
+  anomalies: StatsRecord[];
+}
+
+/** Publishes each partition's statistics and anomalies after its checkpoint is written. */
 export interface StatsPublisher {
   /**
-   * Sends `records` (from `statsRecords`) to `partition` with the run header; resolves once
-   * acknowledged by the in-sync replicas.
+   * Sends the records to `partition` of their topics with the run header, in one request;
+   * resolves once acknowledged by the in-sync replicas.
    */
-  publish(partition: number, records: StatsRecord[], run: string | undefined): Promise<void>;
+  publish(partition: number, records: Publication, run: string | undefined): Promise<void>;
   disconnect(): Promise<void>;
 }
 
-/** A connected publisher: an idempotent, acks=all producer of `kafka`. */
-export async function statsPublisher(kafka: Kafka): Promise<StatsPublisher> {
+/**
+ * A connected publisher: an idempotent, acks=all producer of `kafka`. Without `anomalies`
+ * (an older producer made no anomalies topic) anomalies are not published.
+ */
+export async function statsPublisher(kafka: Kafka, anomalies: boolean): Promise<StatsPublisher> {
   const producer: Producer = kafka.producer({
     idempotent: true,
     maxInFlightRequests: 1,
@@ -173,14 +199,34 @@ export async function statsPublisher(kafka: Kafka): Promise<StatsPublisher> {
   return {
     async publish(partition, records, run) {
       const headers = run === undefined ? undefined : { [RUN_HEADER]: Buffer.from(run) };
-      await producer.send({
-        topic: STATS_TOPIC,
-        acks: -1,
-        messages: records.map(({ key, value }) => ({ partition, key, value, headers })),
-      });
+      const messages = (records: StatsRecord[]) =>
+        records.map(({ key, value }) => ({ partition, key, value, headers }));
+      const topicMessages = [{ topic: STATS_TOPIC, messages: messages(records.stats) }];
+      if (anomalies && records.anomalies.length > 0) {
+        topicMessages.push({ topic: ANOMALY_TOPIC, messages: messages(records.anomalies) });
+      }
+      await producer.sendBatch({ acks: -1, topicMessages });
     },
     disconnect: () => producer.disconnect(),
   };
+}
+
+/**
+ * A record of the anomalies topic.
+ *
+ * @throws {P7Error} `INPUT` for a record that is not one the consumer writes.
+ */
+function anomalyRecord(key: string, value: string): Anomaly {
+  const fail = (why: string) =>
+    new P7Error("INPUT", `Cannot read record "${key}" of topic "${ANOMALY_TOPIC}": ${why}`);
+  let anomaly: Anomaly;
+  try {
+    anomaly = parseAnomaly(value);
+  } catch (error) {
+    throw fail((error as Error).message);
+  }
+  if (anomaly.date !== key) throw fail(`it holds ${anomaly.date}`);
+  return anomaly;
 }
 
 /** The tables as the partition files they mirror (`partition-N.json`), by partition. */
@@ -196,6 +242,8 @@ function statsFiles(tables: PartitionStats[]): StatsFile[] {
 export interface StatsFollower {
   /** The latest value of every key, as partition files. */
   files(): StatsFile[];
+  /** Every anomaly of the anomalies topic once, by date; none when there is no such topic. */
+  anomalies(): Anomaly[];
   /** Resolves when following ends: `signal` aborted, or a failure (which it throws). */
   done: Promise<void>;
 }
@@ -214,9 +262,10 @@ export interface FollowOptions {
 }
 
 /**
- * Reads `temperature-stats` from the beginning up to its end offsets as they are when the
- * read starts, and resolves then; with `options`, it goes on following the topic until the
- * signal aborts, calling `onChange` for every batch. Requires `--allow-net`.
+ * Reads `temperature-stats` (and `temperature-anomalies` when it exists) from the beginning
+ * up to their end offsets as they are when the read starts, and resolves then; with
+ * `options`, it goes on following them until the signal aborts, calling `onChange` for every
+ * batch. Requires `--allow-net`.
  *
  * @throws {P7Error} `TOPIC_MISSING` when the topic does not exist; `INPUT` for a record that
  * is not a statistics record.
@@ -232,9 +281,17 @@ export async function followStats(
       `topic "${STATS_TOPIC}" does not exist (the producer creates it; the consumer fills it)`,
     );
   }
-  const ends = await topicOffsets(admin, STATS_TOPIC);
+  const topics = [STATS_TOPIC];
+  if (await hasTopic(admin, ANOMALY_TOPIC)) topics.push(ANOMALY_TOPIC);
+  const ends = new Map<string, number>();
+  for (const topic of topics) {
+    for (const { partition, low, high } of await topicOffsets(admin, topic)) {
+      if (high > low) ends.set(`${topic}/${partition}`, high);
+    }
+  }
+  const remaining = new Set(ends.keys());
   const tables = new Map<number, PartitionStats>();
-  const remaining = new Set(ends.filter((o) => o.high > o.low).map((o) => o.partition));
+  const anomalies = new Map<string, Anomaly>();
   const caughtUp = Promise.withResolvers<void>();
   const ended = Promise.withResolvers<void>();
   // A follower rides through a lost broker as the consumer does, and gives up as it does.
@@ -254,14 +311,16 @@ export async function followStats(
   };
   ended.promise.catch(() => {}); // handled by whoever awaits done
   await consumer.connect();
-  await consumer.subscribe({ topics: [STATS_TOPIC], fromBeginning: true });
+  await consumer.subscribe({ topics, fromBeginning: true });
   consumer.run({
     autoCommit: false,
     eachBatch: ({ batch }) => {
       try {
         for (const message of batch.messages) {
           if (message.key === null || message.value === null) continue; // a tombstone
-          foldStatsRecord(tables, message.key.toString(), message.value.toString());
+          const key = message.key.toString();
+          if (batch.topic === STATS_TOPIC) foldStatsRecord(tables, key, message.value.toString());
+          else anomalies.set(key, anomalyRecord(key, message.value.toString()));
         }
       } catch (error) {
         caughtUp.reject(error);
@@ -269,9 +328,8 @@ export async function followStats(
         return Promise.resolve();
       }
       const caught = remaining.size === 0;
-      if (Number(batch.lastOffset()) >= (ends[batch.partition]?.high ?? 0) - 1) {
-        remaining.delete(batch.partition);
-      }
+      const at = `${batch.topic}/${batch.partition}`;
+      if (Number(batch.lastOffset()) >= (ends.get(at) ?? 0) - 1) remaining.delete(at);
       if (remaining.size === 0) caughtUp.resolve();
       if (caught) options?.onChange?.([batch.partition]);
       return Promise.resolve();
@@ -292,7 +350,11 @@ export async function followStats(
     unwatch = guard.watch(consumer, (error) => void stop(error));
     options.signal.addEventListener("abort", () => void stop(), { once: true });
   }
-  return { files: () => statsFiles(orderedTables(tables)), done: ended.promise };
+  return {
+    files: () => statsFiles(orderedTables(tables)),
+    anomalies: () => [...anomalies.values()].sort((a, b) => a.date < b.date ? -1 : 1),
+    done: ended.promise,
+  };
 }
 
 /**

@@ -1,17 +1,31 @@
 import assert from "node:assert/strict";
 import { P7Error } from "./errors.ts";
-import { foldStatsRecord, orderedTables, statsRecords } from "./stats_topic.ts";
+import { parseAnomaly } from "./anomaly.ts";
+import { anomalyRecords, foldStatsRecord, orderedTables, statsRecords } from "./stats_topic.ts";
 import type { PartitionStats } from "./stats.ts";
+
+/** An entry of one day. */
+function day(date: string, degrees: number) {
+  const [count, sum, avg, min, max, sumsq] = [1, degrees, degrees, degrees, degrees, degrees ** 2];
+  return { count, sum, avg, start: date, end: date, min, max, sumsq };
+}
 
 const stats: PartitionStats = {
   partition: 1,
   offset: 70,
   months: {
-    March: { "2001": { count: 2, sum: 90, avg: 45, start: "2001-03-01", end: "2001-03-02" } },
-    January: {
-      "2000": { count: 1, sum: 30.5, avg: 30.5, start: "2000-01-01", end: "2000-01-01" },
-      "2001": { count: 1, sum: 20, avg: 20, start: "2001-01-05", end: "2001-01-05" },
+    March: {
+      "2001": {
+        ...day("2001-03-01", 40),
+        count: 2,
+        sum: 90,
+        avg: 45,
+        end: "2001-03-02",
+        max: 50,
+        sumsq: 4100,
+      },
     },
+    January: { "2000": day("2000-01-01", 30.5), "2001": day("2001-01-05", 20) },
   },
 };
 
@@ -32,6 +46,9 @@ Deno.test("statsRecords: every entry in calendar order, or the changed ones, the
     avg: 30.5,
     start: "2000-01-01",
     end: "2000-01-01",
+    min: 30.5,
+    max: 30.5,
+    sumsq: 930.25,
   });
   assert.deepEqual(JSON.parse(all.at(-1)!.value), { partition: 1, offset: 70 });
   assert.deepEqual(
@@ -64,7 +81,13 @@ Deno.test("foldStatsRecord: the latest value per key rebuilds the partition's st
       ["March-2001", '{"partition":"x"}', 'partition "x" is not a partition number'],
       [
         "March-2001",
-        '{"partition":1,"month":"March","year":"2001","count":0,"sum":1,"avg":1,"start":"2001-03-01","end":"2001-03-01"}',
+        JSON.stringify({
+          partition: 1,
+          month: "March",
+          year: "2001",
+          ...day("2001-03-01", 1),
+          count: 0,
+        }),
         "March 2001: count 0 is not a positive integer",
       ],
     ]
@@ -78,4 +101,22 @@ Deno.test("foldStatsRecord: the latest value per key rebuilds the partition's st
       return true;
     });
   }
+});
+
+Deno.test("anomalyRecords: keyed by date, the log's line as value", () => {
+  const anomaly = {
+    date: "2001-07-04",
+    degrees: 99,
+    mean: 80,
+    std: 5,
+    z: 3.8,
+    partition: 2,
+    offset: 400,
+  };
+  assert.deepEqual(anomalyRecords([anomaly]), [{
+    key: "2001-07-04",
+    value: JSON.stringify(anomaly),
+  }]);
+  assert.deepEqual(parseAnomaly(anomalyRecords([anomaly])[0]!.value), anomaly);
+  assert.throws(() => parseAnomaly('{"date":"2001-07-04","degrees":"hot"}'), /degrees "hot"/);
 });

@@ -1,7 +1,8 @@
 /**
  * A seeded weather model: daily maximum temperatures (°F) of a Midwestern US city (the
  * normals are close to Madison, Wisconsin), with a slow warming drift, day-to-day
- * persistence and noise; plus the at-least-once duplicates the course generator simulates.
+ * persistence and noise, and rare extreme spells (heat waves and cold snaps); plus the
+ * at-least-once duplicates the course generator simulates.
  *
  * @module
  */
@@ -30,6 +31,11 @@ export interface GeneratorOptions {
    * @default "1990-01-01"
    */
   start?: string;
+  /**
+   * Chance that an extreme spell begins on a day without one; 0 for none.
+   * @default 1 / (4 * 365): about one every four years
+   */
+  spellRate?: number;
 }
 
 /** mulberry32: a small, fast, well-mixed 32-bit PRNG; returns floats in [0, 1). */
@@ -52,6 +58,43 @@ const COLDEST_DAY = 17;
 const WARMING_F_PER_YEAR = 0.03;
 const PERSISTENCE = 0.6;
 const NOISE_F = 6;
+/** Spells last 4 to 10 days and peak 18 to 30 °F from the weather they interrupt. */
+const SPELL_DAYS = [4, 10] as const;
+const SPELL_PEAK_F = [18, 30] as const;
+
+/** An extreme spell under way: `day` of `days`, peaking at `peak` °F (negative: cold). */
+interface Spell {
+  day: number;
+  days: number;
+  peak: number;
+}
+
+/**
+ * The spells' offsets, one per day, from a generator of their own: with or without spells,
+ * every other day of a seed keeps its temperature.
+ */
+function* spellOffsets(seed: number, rate: number): Generator<number> {
+  const random = mulberry32(seed ^ 0x5bd1e995);
+  let spell: Spell | undefined;
+  while (true) {
+    if (spell === undefined && random() < rate) {
+      const [shortest, longest] = SPELL_DAYS;
+      const [mildest, worst] = SPELL_PEAK_F;
+      spell = {
+        day: 0,
+        days: shortest + Math.floor(random() * (longest - shortest + 1)),
+        peak: (random() < 0.5 ? -1 : 1) * (mildest + random() * (worst - mildest)),
+      };
+    }
+    if (spell === undefined) {
+      yield 0;
+      continue;
+    }
+    // Rises to the peak mid-spell and back.
+    yield spell.peak * Math.sin((Math.PI * (spell.day + 0.5)) / spell.days);
+    if (++spell.day === spell.days) spell = undefined;
+  }
+}
 
 /** The normal (noise-free) maximum for a date, °F. */
 export function normalMax(date: Date, startYear: number): number {
@@ -66,7 +109,7 @@ export function normalMax(date: Date, startYear: number): number {
 /**
  * An endless, repeatable sequence of daily reports from `start`, one per day (leap days
  * included), each possibly preceded by a duplicate of the previous day with degrees
- * 1,000,000.
+ * 1,000,000. Now and then a spell adds up to 30 °F for a few days, or takes them off.
  *
  * @example
  * ```ts
@@ -78,6 +121,7 @@ export function* generateReports(options: GeneratorOptions): Generator<Generated
   const rate = options.duplicateRate ?? 0.05;
   const day = new Date(`${options.start ?? "1990-01-01"}T00:00:00Z`);
   const startYear = day.getUTCFullYear();
+  const spells = spellOffsets(options.seed, options.spellRate ?? 1 / (4 * 365));
   let anomaly = 0;
   let previous: string | undefined;
   while (true) {
@@ -87,7 +131,8 @@ export function* generateReports(options: GeneratorOptions): Generator<Generated
     // Box-Muller; 1 - random() keeps the logarithm finite.
     const gaussian = Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
     anomaly = PERSISTENCE * anomaly + NOISE_F * gaussian;
-    const degrees = Math.round((normalMax(day, startYear) + anomaly) * 1e4) / 1e4;
+    const spell = spells.next().value!;
+    const degrees = Math.round((normalMax(day, startYear) + anomaly + spell) * 1e4) / 1e4;
     const date = day.toISOString().slice(0, 10);
     yield { report: { date, degrees }, duplicate: false };
     previous = date;

@@ -2,9 +2,14 @@ import assert from "node:assert/strict";
 import { monthOf } from "./report.ts";
 import { DUPLICATE_DEGREES, type GeneratedReport, generateReports } from "./weather.ts";
 
-function take(n: number, seed: number, duplicateRate?: number): GeneratedReport[] {
+function take(
+  n: number,
+  seed: number,
+  duplicateRate?: number,
+  spellRate?: number,
+): GeneratedReport[] {
   const out: GeneratedReport[] = [];
-  for (const item of generateReports({ seed, duplicateRate })) {
+  for (const item of generateReports({ seed, duplicateRate, spellRate })) {
     out.push(item);
     if (out.length === n) break;
   }
@@ -56,4 +61,26 @@ Deno.test("duplicates re-send the previous day with 1000000 degrees at the given
     assert.equal(items[i]!.report.date, previous.report.date);
   }
   assert.equal(take(10_000, 5, 0).filter((item) => item.duplicate).length, 0);
+});
+
+Deno.test("rare spells of 4 to 10 days take a day 18 to 30 °F off its weather, up or down", () => {
+  const days = 365 * 40;
+  const plain = take(days, 3, 0, 0).map((item) => item.report.degrees);
+  const spelled = take(days, 3, 0).map((item) => item.report.degrees);
+  assert.deepEqual(take(days, 3, 0).map((item) => item.report.degrees), spelled, "seeded");
+  const offsets = spelled.map((degrees, i) => degrees - plain[i]!);
+  const spells: number[][] = [];
+  offsets.forEach((offset, i) => {
+    if (Math.abs(offset) < 1e-6) return;
+    if (i === 0 || Math.abs(offsets[i - 1]!) < 1e-6) spells.push([]);
+    spells.at(-1)!.push(offset);
+  });
+  assert.ok(spells.length >= 5 && spells.length <= 20, `${spells.length} spells in 40 years`);
+  const peaks = spells.map((spell) => spell.reduce((a, b) => Math.abs(b) > Math.abs(a) ? b : a));
+  assert.ok(peaks.some((peak) => peak > 0) && peaks.some((peak) => peak < 0), "heat and cold");
+  for (const [i, spell] of spells.entries()) {
+    assert.ok(spell.length >= 4 && spell.length <= 10, `spell of ${spell.length} days`);
+    assert.ok(Math.abs(peaks[i]!) >= 14 && Math.abs(peaks[i]!) <= 30, `peak ${peaks[i]}`);
+    assert.ok(spell.every((offset) => Math.sign(offset) === Math.sign(peaks[i]!)));
+  }
 });

@@ -24,7 +24,8 @@ import {
   broker,
   endOffsets,
   readAll,
-  recompute,
+  readAnomalies,
+  recount,
   type Running,
   spawn,
   tempDir,
@@ -54,7 +55,9 @@ export interface ChaosReport {
   /** Kills after which a checkpoint's temporary file was left: killed mid-write. */
   midWriteKills: number;
   messages: number;
-  /** Partition files that differ from the recomputation (must be 0). */
+  /** Anomalies in the recomputation. */
+  anomalies: number;
+  /** Partition files and anomaly logs that differ from the recomputation (must be 0). */
   mismatches: number;
   /** Problems found on the way (a graceful stop that did not exit 0, …). */
   problems: string[];
@@ -73,6 +76,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     brokerRestarts: 0,
     midWriteKills: 0,
     messages: 0,
+    anomalies: 0,
     mismatches: 0,
     problems: [],
   };
@@ -142,12 +146,16 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   }
   const ends = await endOffsets();
   report.messages = ends.reduce((a, b) => a + b, 0);
-  const expected = await recompute();
+  const expected = await recount();
   const actual = await readAll(dir);
+  const logged = await readAnomalies(dir);
+  report.anomalies = expected.anomalies.flat().length;
   report.mismatches =
     actual.filter((file, p) =>
-      JSON.stringify(sortKeys(file)) !== JSON.stringify(sortKeys(expected[p]))
-    ).length;
+      JSON.stringify(sortKeys(file)) !== JSON.stringify(sortKeys(expected.files[p]))
+    ).length +
+    logged.filter((lines, p) => JSON.stringify(lines) !== JSON.stringify(expected.anomalies[p]))
+      .length;
   const left = await tempFiles(dir);
   if (left.length > 0) report.problems.push(`temporary files left: ${left.join(" ")}`);
   return report;
@@ -164,7 +172,8 @@ function sortKeys(value: unknown): unknown {
 export function summary(report: ChaosReport): string {
   return `chaos: ${report.kills} kills (${report.midWriteKills} mid-write), ` +
     `${report.gracefulStops} graceful stops, ${report.brokerRestarts} broker restarts, ` +
-    `${report.messages} messages, ${report.mismatches} mismatches, ` +
+    `${report.messages} messages, ${report.anomalies} anomalies, ` +
+    `${report.mismatches} mismatches, ` +
     `${report.problems.length} problems`;
 }
 

@@ -20,7 +20,7 @@ import {
   within,
 } from "./harness.ts";
 
-Deno.test("chaos: 50 random kill -9s and 2 broker restarts, output exact", async () => {
+Deno.test("chaos: 50 random kill -9s and 2 broker restarts, files and anomaly logs exact", async () => {
   const report = await runChaos({ kills: 50, brokerRestarts: 2, seed: 2026 });
   console.log(summary(report));
   assert.deepEqual(report.problems, []);
@@ -28,6 +28,7 @@ Deno.test("chaos: 50 random kill -9s and 2 broker restarts, output exact", async
   assert.equal(report.brokerRestarts, 2);
   assert.ok(report.midWriteKills > 0, "some kills landed in the middle of a checkpoint write");
   assert.ok(report.messages > 1000, `${report.messages} messages`);
+  assert.ok(report.anomalies > 10, `${report.anomalies} anomalies`);
   assert.equal(report.mismatches, 0);
 });
 

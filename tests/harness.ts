@@ -261,6 +261,51 @@ export const MONTH_NAMES: readonly string[] = [
   "December",
 ];
 
+/** An entry as the test recomputes it. */
+interface Entry {
+  count: number;
+  sum: number;
+  avg: number;
+  start: string;
+  end: string;
+  min: number;
+  max: number;
+  sumsq: number;
+}
+
+/**
+ * The anomaly a day is, by the issue's words: more than `sigma` population standard
+ * deviations from the mean of every counted day of its calendar month in earlier years, with
+ * at least five such years; the entries are summed in ascending year order.
+ */
+function anomalyOf(
+  years: Record<string, Entry>,
+  date: string,
+  degrees: number,
+  sigma: number,
+): { mean: number; std: number; z: number } | undefined {
+  const earlier = Object.keys(years).filter((year) => year < date.slice(0, 4)).sort();
+  if (earlier.length < 5) return undefined;
+  let [n, sum, sumsq] = [0, 0, 0];
+  for (const year of earlier) {
+    n += years[year]!.count;
+    sum += years[year]!.sum;
+    sumsq += years[year]!.sumsq;
+  }
+  const mean = sum / n;
+  const std = Math.sqrt(Math.max(0, sumsq / n - mean * mean));
+  const z = (degrees - mean) / std;
+  return std > 0 && Math.abs(z) > sigma ? { mean, std, z } : undefined;
+}
+
+/** What the consumer should have written, recomputed: the partition files and anomaly logs. */
+export interface Recount {
+  /** By partition, as `readAll` reads them. */
+  files: Record<string, unknown>[];
+  /** By partition, the lines of `anomalies-N.jsonl`. */
+  anomalies: Record<string, unknown>[][];
+}
+
 /**
  * The partition files the consumer should have written, recomputed from scratch: every
  * record of the topic read from offset 0 with a separate client, decoded with the schema in
@@ -270,6 +315,15 @@ export async function recompute(
   topic = "temperatures",
   brokers: string = BROKERS,
 ): Promise<Record<string, unknown>[]> {
+  return (await recount(topic, brokers)).files;
+}
+
+/** As `recompute`, with the anomalies beyond `sigma` deviations too. */
+export async function recount(
+  topic = "temperatures",
+  brokers: string = BROKERS,
+  sigma = 3,
+): Promise<Recount> {
   const proto = await Deno.readTextFile(join(ROOT, "proto/report.proto"));
   const Report = protobuf.parse(proto).root.lookupType("Report");
   const ends = await endOffsets(topic, brokers);
@@ -277,8 +331,9 @@ export async function recompute(
     end,
     partition,
   ) => ({ partition, offset: end } as Record<string, unknown>));
+  const anomalies: Record<string, unknown>[][] = ends.map(() => []);
   const remaining = new Set(ends.flatMap((end, p) => end > 0 ? [p] : []));
-  if (remaining.size === 0) return files;
+  if (remaining.size === 0) return { files, anomalies };
   const consumer = testKafka("p7-test", brokers).consumer({
     groupId: `p7-recompute-${crypto.randomUUID()}`,
   });
@@ -305,25 +360,35 @@ export async function recompute(
         Number.isFinite(report.degrees) && MONTH_NAMES[day.getUTCMonth()] === key;
       if (valid) {
         const file = files[partition]!;
-        const months = (file[key] ??= {}) as Record<string, Record<string, unknown>>;
+        const months = (file[key] ??= {}) as Record<string, Entry>;
         const year = date.slice(0, 4);
-        const stats = months[year] as
-          | { count: number; sum: number; avg: number; start: string; end: string }
-          | undefined;
+        const stats = months[year];
+        const degrees = report!.degrees;
+        let counted = true;
         if (stats === undefined) {
           months[year] = {
             count: 1,
-            sum: report!.degrees,
-            avg: report!.degrees,
+            sum: degrees,
+            avg: degrees,
             start: date,
             end: date,
+            min: degrees,
+            max: degrees,
+            sumsq: degrees * degrees,
           };
         } else if (date > stats.end) {
           stats.count += 1;
-          stats.sum += report!.degrees;
+          stats.sum += degrees;
           stats.avg = stats.sum / stats.count;
           stats.end = date;
+          stats.min = Math.min(stats.min, degrees);
+          stats.max = Math.max(stats.max, degrees);
+          stats.sumsq += degrees * degrees;
+        } else {
+          counted = false;
         }
+        const anomaly = counted && anomalyOf(months, date, degrees, sigma);
+        if (anomaly) anomalies[partition]!.push({ date, degrees, ...anomaly, partition, offset });
       }
       if (offset === ends[partition]! - 1) {
         remaining.delete(partition);
@@ -334,7 +399,23 @@ export async function recompute(
   });
   await done.promise;
   await consumer.disconnect();
-  return files;
+  return { files, anomalies };
+}
+
+/** Every line of the anomaly logs in `dir`, by partition; none for a missing log. */
+export async function readAnomalies(
+  dir: string,
+  partitions = [0, 1, 2, 3],
+): Promise<Record<string, unknown>[][]> {
+  return await Promise.all(partitions.map(async (p) => {
+    try {
+      const text = await Deno.readTextFile(join(dir, `anomalies-${p}.jsonl`));
+      return text.split("\n").filter((line) => line !== "").map((line) => JSON.parse(line));
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return [];
+      throw error;
+    }
+  }));
 }
 
 /** Every partition file in `dir` as plain JSON, by partition, for `assertEquals`. */
