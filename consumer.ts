@@ -109,7 +109,7 @@ async function prepare(
     // The run recorded beside a checkpoint that has counted something is the one to continue.
     const run = stats.offset > 0 ? lock.run : undefined;
     states.set(partition, {
-      ...partitionState(stats, config.sigma, run),
+      ...partitionState(stats, config.anomaly, run),
       lock,
       encode: statsEncoder(),
       published: Promise.resolve(),
@@ -288,7 +288,8 @@ export async function main(args: string[]): Promise<number> {
   }
   console.error(
     `consumer: partitions ${config.partitions.join(" ")} from ${describe(states)}; ` +
-      `anomalies beyond ${config.sigma} standard deviations; ` +
+      `anomalies beyond ${config.anomaly.sigma} standard deviations after ` +
+      `${config.anomaly.years} years; ` +
       (publishing
         ? `statistics published to "${STATS_TOPIC}"` +
           (anomalyTopic ? `, anomalies to "${ANOMALY_TOPIC}"` : "")

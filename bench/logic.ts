@@ -6,7 +6,7 @@
  * @module
  */
 import { Buffer } from "node:buffer";
-import { DEFAULT_SIGMA } from "../lib/anomaly.ts";
+import { DEFAULT_RULE } from "../lib/anomaly.ts";
 import {
   applyBatch,
   type KafkaRecord,
@@ -48,7 +48,7 @@ export function runLogic(count: number, seed: number): LogicResult {
   const states: PartitionState[] = [];
   const offsets: number[] = [];
   for (let p = 0; p < PARTITIONS; p++) {
-    states.push(partitionState(emptyStats(p), DEFAULT_SIGMA));
+    states.push(partitionState(emptyStats(p), DEFAULT_RULE));
     offsets.push(0);
   }
   const result: LogicResult = { messages: 0, counted: 0, seconds: 0 };

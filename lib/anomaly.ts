@@ -2,8 +2,8 @@
  * Anomalies: counted days far from their climate. A day's climate is every counted day of the
  * same calendar month in earlier years of its partition (a month's days all go to one
  * partition, since the month is the key); the day is an anomaly when it lies more than `sigma`
- * population standard deviations from their mean, once at least `MIN_YEARS` earlier years are
- * known.
+ * population standard deviations from their mean, once enough earlier years (5 by default)
+ * are known.
  *
  * The climate is computed from the checkpoint's entries alone (count, sum and sum of squares
  * per month and year), summed in ascending year order, so a consumer restarted from its file
@@ -14,11 +14,16 @@
 import type { Report } from "./report.ts";
 import type { MonthStats, MonthTable } from "./stats.ts";
 
-/** Earlier years of a calendar month needed before one of its days can be an anomaly. */
-export const MIN_YEARS = 5;
+/** What makes a day an anomaly. */
+export interface AnomalyRule {
+  /** More than this many standard deviations from its climate. */
+  sigma: number;
+  /** Earlier years of its calendar month needed before a day can be one. */
+  years: number;
+}
 
-/** The default threshold, in standard deviations. */
-export const DEFAULT_SIGMA = 3;
+/** Three standard deviations, at least five earlier years. */
+export const DEFAULT_RULE: Readonly<AnomalyRule> = { sigma: 3, years: 5 };
 
 /** One anomaly, as a line of `anomalies-N.jsonl` and a record of `temperature-anomalies`. */
 export interface Anomaly {
@@ -57,8 +62,8 @@ interface Cache {
   normal?: { mean: number; std: number };
 }
 
-function normal(totals: Totals): { mean: number; std: number } | undefined {
-  if (totals.years < MIN_YEARS) return undefined;
+function normal(totals: Totals, years: number): { mean: number; std: number } | undefined {
+  if (totals.years < years) return undefined;
   const mean = totals.sum / totals.count;
   const std = Math.sqrt(Math.max(0, totals.sumsq / totals.count - mean * mean));
   return std === 0 ? undefined : { mean, std };
@@ -76,7 +81,8 @@ export type AnomalyCheck = (
 ) => Anomaly | undefined;
 
 /**
- * The anomaly check of a partition whose statistics are `months` (read, never changed).
+ * The anomaly check by `rule` of a partition whose statistics are `months` (read, never
+ * changed).
  *
  * Days come year after year, so each month keeps the totals of the years before the one it
  * last saw, and extends them when a later year begins, in ascending year order: the same
@@ -86,12 +92,12 @@ export type AnomalyCheck = (
  *
  * @example
  * ```ts
- * const check = anomalyCheck(months, 3);
+ * const check = anomalyCheck(months, DEFAULT_RULE);
  * countReport(months, "July", report);
  * const anomaly = check("July", report, 0, 41); // undefined, or the Anomaly
  * ```
  */
-export function anomalyCheck(months: MonthTable, sigma: number): AnomalyCheck {
+export function anomalyCheck(months: MonthTable, rule: AnomalyRule): AnomalyCheck {
   const caches = new Map<string, Cache>();
   const climate = (month: string, year: number): Cache => {
     const years = months[month] ?? {};
@@ -101,7 +107,7 @@ export function anomalyCheck(months: MonthTable, sigma: number): AnomalyCheck {
       for (const key of Object.keys(years).filter((key) => Number(key) < year).sort()) {
         add(totals, years[key]!);
       }
-      caches.set(month, cache = { year, totals, normal: normal(totals) });
+      caches.set(month, cache = { year, totals, normal: normal(totals, rule.years) });
     } else if (year > cache.year) {
       // Years are four digits, so this walks them in the order `sort` gives.
       for (let y = cache.year; y < year; y++) {
@@ -109,7 +115,7 @@ export function anomalyCheck(months: MonthTable, sigma: number): AnomalyCheck {
         if (entry !== undefined) add(cache.totals, entry);
       }
       cache.year = year;
-      cache.normal = normal(cache.totals);
+      cache.normal = normal(cache.totals, rule.years);
     }
     return cache;
   };
@@ -117,7 +123,7 @@ export function anomalyCheck(months: MonthTable, sigma: number): AnomalyCheck {
     const found = climate(month, Number(date.slice(0, 4))).normal;
     if (found === undefined) return undefined;
     const z = (degrees - found.mean) / found.std;
-    return Math.abs(z) > sigma ? { date, degrees, ...found, z, partition, offset } : undefined;
+    return Math.abs(z) > rule.sigma ? { date, degrees, ...found, z, partition, offset } : undefined;
   };
 }
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { anomalyCheck, MIN_YEARS } from "./anomaly.ts";
+import { anomalyCheck, DEFAULT_RULE } from "./anomaly.ts";
 import { MONTHS, type Report } from "./report.ts";
 import { countReport, type MonthTable } from "./stats.ts";
 import { mulberry32 } from "./weather.ts";
@@ -9,7 +9,7 @@ function reference(months: MonthTable, month: string, report: Report, sigma: num
   const year = report.date.slice(0, 4);
   const earlier = Object.entries(months[month] ?? {}).filter(([y]) => y < year)
     .sort(([a], [b]) => a < b ? -1 : 1).map(([, entry]) => entry);
-  if (earlier.length < MIN_YEARS) return undefined;
+  if (earlier.length < DEFAULT_RULE.years) return undefined;
   let [count, sum, sumsq] = [0, 0, 0];
   for (const entry of earlier) {
     count += entry.count;
@@ -29,7 +29,7 @@ function day(year: number, month: number, day: number): string {
 Deno.test("anomalyCheck finds what summing every earlier year from scratch finds, in and out of order", () => {
   const random = mulberry32(11);
   const months: MonthTable = {};
-  const check = anomalyCheck(months, 2);
+  const check = anomalyCheck(months, { sigma: 2, years: 5 });
   let found = 0;
   let offset = 0;
   for (let year = 1950; year < 2000; year++) {
@@ -61,7 +61,7 @@ Deno.test("anomalyCheck finds what summing every earlier year from scratch finds
 Deno.test("anomalyCheck needs five earlier years and a spread", () => {
   const counter = (month: string) => {
     const months: MonthTable = {};
-    const check = anomalyCheck(months, 3);
+    const check = anomalyCheck(months, DEFAULT_RULE);
     return (date: string, degrees: number) => {
       assert.ok(countReport(months, month, { date, degrees }));
       return check(month, { date, degrees }, 3, 0);

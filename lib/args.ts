@@ -5,7 +5,7 @@
  * @module
  */
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { DEFAULT_SIGMA } from "./anomaly.ts";
+import { type AnomalyRule, DEFAULT_RULE } from "./anomaly.ts";
 import { P7Error } from "./errors.ts";
 import { DEFAULT_BROKERS, parseBrokers } from "./kafka.ts";
 import type { ReplayOptions, Units, Where } from "./replay.ts";
@@ -60,8 +60,8 @@ export interface ConsumerConfig {
   dir: string;
   /** The partitions to read, ascending, no repeats. */
   partitions: number[];
-  /** A counted day beyond this many standard deviations of its climate is an anomaly. */
-  sigma: number;
+  /** Which counted days are anomalies. */
+  anomaly: AnomalyRule;
 }
 
 /** Where plot, dashboard and status read the statistics: the folder, or the stats topic. */
@@ -147,8 +147,8 @@ export const CONSUMER_USAGE = `Usage: consumer [options] PARTITION...
 Counts the named partitions of "temperatures" into DIR/partition-N.json, exactly once, and
 logs the days far from their climate into DIR/anomalies-N.jsonl.
   --anomaly-sigma Z        a day more than Z standard deviations from the mean of its
-                           calendar month in earlier years (at least 5) is an anomaly
-                           (default 3)
+                           calendar month in earlier years is an anomaly (default 3)
+  --anomaly-years N        once N earlier years of that month are known (default 5)
 ${DIR_HELP}
 ${BROKERS_HELP}
   --help                   this text`;
@@ -385,9 +385,11 @@ export function consumerConfig(args: string[], env: Env): ConsumerConfig | Help 
     dir: { type: "string" },
     brokers: { type: "string" },
     "anomaly-sigma": { type: "string" },
+    "anomaly-years": { type: "string" },
   }, true);
   if (values.help) return { kind: "help", usage: CONSUMER_USAGE };
   const sigma = values["anomaly-sigma"] as string | undefined;
+  const years = values["anomaly-years"] as string | undefined;
   if (positionals.length === 0) {
     throw new P7Error("USAGE", "name the partitions to consume, e.g. `consumer 0 2`");
   }
@@ -399,7 +401,12 @@ export function consumerConfig(args: string[], env: Env): ConsumerConfig | Help 
     brokers: brokers(values, env),
     dir: dir(values, env),
     partitions: partitions.sort((a, b) => a - b),
-    sigma: sigma === undefined ? DEFAULT_SIGMA : parseNumber("--anomaly-sigma", sigma, 0.5),
+    anomaly: {
+      sigma: sigma === undefined ? DEFAULT_RULE.sigma : parseNumber("--anomaly-sigma", sigma, 0.5),
+      years: years === undefined
+        ? DEFAULT_RULE.years
+        : parseInteger("--anomaly-years", years, 1, 10_000),
+    },
   };
 }
 

@@ -23,10 +23,14 @@ Deno.test("consumerConfig: the partitions named, anomalies beyond 3 deviations b
     brokers: ["localhost:9092"],
     dir: "files",
     partitions: [0, 2],
-    sigma: 3,
+    anomaly: { sigma: 3, years: 5 },
   });
-  const config = consumerConfig(["--anomaly-sigma", "2.5", "1"], {});
-  assert.equal(config.kind === "consumer" && config.sigma, 2.5);
+  const config = consumerConfig(["--anomaly-sigma", "2.5", "--anomaly-years", "2", "1"], {});
+  assert.deepEqual(config.kind === "consumer" && config.anomaly, { sigma: 2.5, years: 2 });
+  usageError(
+    () => consumerConfig(["--anomaly-years", "0", "1"], {}),
+    "--anomaly-years 0 is out of range (1 to 10000)",
+  );
   usageError(
     () => consumerConfig(["--anomaly-sigma", "0", "1"], {}),
     "--anomaly-sigma 0 is out of range (at least 0.5)",

@@ -7,7 +7,7 @@
  */
 import { AssignerProtocol, type IHeaders, type PartitionAssigner } from "kafkajs";
 import { Buffer } from "node:buffer";
-import { type Anomaly, type AnomalyCheck, anomalyCheck } from "./anomaly.ts";
+import { type Anomaly, type AnomalyCheck, anomalyCheck, type AnomalyRule } from "./anomaly.ts";
 import type { Rejected } from "./checkpoint.ts";
 import { P7Error } from "./errors.ts";
 import { RUN_HEADER, TOPIC } from "./kafka.ts";
@@ -63,9 +63,13 @@ export interface PartitionState {
   check: AnomalyCheck;
 }
 
-/** A partition's state from its checkpoint, with anomalies beyond `sigma` deviations. */
-export function partitionState(stats: PartitionStats, sigma: number, run?: string): PartitionState {
-  return { stats, run, check: anomalyCheck(stats.months, sigma) };
+/** A partition's state from its checkpoint, with anomalies by `rule`. */
+export function partitionState(
+  stats: PartitionStats,
+  rule: AnomalyRule,
+  run?: string,
+): PartitionState {
+  return { stats, run, check: anomalyCheck(stats.months, rule) };
 }
 
 /** What one batch did. */

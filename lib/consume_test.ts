@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { DEFAULT_RULE } from "./anomaly.ts";
 import { Buffer } from "node:buffer";
 import { applyBatch, type KafkaRecord, type PartitionState, partitionState } from "./consume.ts";
 import { P7Error } from "./errors.ts";
@@ -22,7 +23,7 @@ function record(
 }
 
 Deno.test("applyBatch counts, drops duplicates, rejects, and advances the offset", () => {
-  const state: PartitionState = partitionState(emptyStats(2), 3);
+  const state: PartitionState = partitionState(emptyStats(2), DEFAULT_RULE);
   const outcome = applyBatch(state, [
     record(0, "January", "2000-01-01", 30),
     record(1, "January", "2000-01-02", 40),
@@ -35,7 +36,7 @@ Deno.test("applyBatch counts, drops duplicates, rejects, and advances the offset
   assert.equal(outcome.duplicates, 1);
   // What the stats topic gets: the entries counted into, not the duplicate's or rejects'.
   assert.deepEqual([...outcome.changed], ["January-2000", "December-2000"]);
-  const next = applyBatch(partitionState(emptyStats(2), 3), [
+  const next = applyBatch(partitionState(emptyStats(2), DEFAULT_RULE), [
     record(6, "January", "2001-01-01", 30),
     record(7, "January", "2001-01-02", 30),
     record(8, "December", "2001-12-01", 30),
@@ -65,7 +66,7 @@ Deno.test("applyBatch counts, drops duplicates, rejects, and advances the offset
 });
 
 Deno.test("applyBatch reports the counted days that are anomalies, never a duplicate", () => {
-  const state = partitionState(emptyStats(1), 3);
+  const state = partitionState(emptyStats(1), DEFAULT_RULE);
   // Five earlier Julys of 70 and 80 (mean 75, standard deviation 5).
   const days = [1990, 1991, 1992, 1993, 1994].flatMap((year, i) => [
     record(2 * i, "July", `${year}-07-01`, 70),
@@ -85,7 +86,7 @@ Deno.test("applyBatch reports the counted days that are anomalies, never a dupli
 });
 
 Deno.test("records below the checkpoint offset are not counted again", () => {
-  const state: PartitionState = partitionState(emptyStats(0), 3);
+  const state: PartitionState = partitionState(emptyStats(0), DEFAULT_RULE);
   applyBatch(state, [record(0, "March", "2000-03-01", 1), record(1, "March", "2000-03-02", 2)]);
   const again = applyBatch(state, [
     record(0, "March", "2000-03-01", 1),
@@ -97,7 +98,7 @@ Deno.test("records below the checkpoint offset are not counted again", () => {
 });
 
 Deno.test("a record from another producer run stops the batch with TOPIC_RECREATED", () => {
-  const state: PartitionState = partitionState(emptyStats(0), 3);
+  const state: PartitionState = partitionState(emptyStats(0), DEFAULT_RULE);
   applyBatch(state, [record(0, "March", "2000-03-01", 1, "old")]);
   assert.throws(
     () => applyBatch(state, [record(1, "March", "1990-03-01", 1, "new")]),
@@ -115,7 +116,7 @@ Deno.test("a record from another producer run stops the batch with TOPIC_RECREAT
 });
 
 Deno.test("keys and run headers close to the expected text are read as they are", () => {
-  const state: PartitionState = partitionState(emptyStats(0), 3);
+  const state: PartitionState = partitionState(emptyStats(0), DEFAULT_RULE);
   applyBatch(state, [record(0, "May", "2000-05-01", 1, "run-1")]);
   const outcome = applyBatch(state, [
     record(1, "Ma", "2000-05-02", 1, "run-1"),

@@ -276,16 +276,17 @@ interface Entry {
 /**
  * The anomaly a day is, by the issue's words: more than `sigma` population standard
  * deviations from the mean of every counted day of its calendar month in earlier years, with
- * at least five such years; the entries are summed in ascending year order.
+ * at least `years` such years (five by default); the entries are summed in ascending year
+ * order.
  */
 function anomalyOf(
   years: Record<string, Entry>,
   date: string,
   degrees: number,
-  sigma: number,
+  { sigma, years: needed }: { sigma: number; years: number },
 ): { mean: number; std: number; z: number } | undefined {
   const earlier = Object.keys(years).filter((year) => year < date.slice(0, 4)).sort();
-  if (earlier.length < 5) return undefined;
+  if (earlier.length < needed) return undefined;
   let [n, sum, sumsq] = [0, 0, 0];
   for (const year of earlier) {
     n += years[year]!.count;
@@ -318,11 +319,11 @@ export async function recompute(
   return (await recount(topic, brokers)).files;
 }
 
-/** As `recompute`, with the anomalies beyond `sigma` deviations too. */
+/** As `recompute`, with the anomalies by `rule` too. */
 export async function recount(
   topic = "temperatures",
   brokers: string = BROKERS,
-  sigma = 3,
+  rule = { sigma: 3, years: 5 },
 ): Promise<Recount> {
   const proto = await Deno.readTextFile(join(ROOT, "proto/report.proto"));
   const Report = protobuf.parse(proto).root.lookupType("Report");
@@ -387,7 +388,7 @@ export async function recount(
         } else {
           counted = false;
         }
-        const anomaly = counted && anomalyOf(months, date, degrees, sigma);
+        const anomaly = counted && anomalyOf(months, date, degrees, rule);
         if (anomaly) anomalies[partition]!.push({ date, degrees, ...anomaly, partition, offset });
       }
       if (offset === ends[partition]! - 1) {

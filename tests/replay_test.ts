@@ -17,7 +17,9 @@ import {
   endOffsets,
   type Output,
   readAll,
+  readAnomalies,
   recompute,
+  recount,
   run,
   spawn,
   tempDir,
@@ -92,9 +94,11 @@ function assertMatches(files: Record<string, unknown>[], expected: Map<string, E
 }
 
 /** Runs the consumer on all four partitions until it has read the whole topic. */
-async function consumeAll(): Promise<{ dir: string; files: Record<string, unknown>[] }> {
+async function consumeAll(
+  args: string[] = [],
+): Promise<{ dir: string; files: Record<string, unknown>[] }> {
   const dir = await tempDir();
-  const consumer = spawn("consumer.ts", ["0", "1", "2", "3", "--dir", dir]);
+  const consumer = spawn("consumer.ts", ["0", "1", "2", "3", "--dir", dir, ...args]);
   await waitCaughtUp(dir, [0, 1, 2, 3]);
   const stopped = await consumer.stop();
   assert.equal(stopped.code, 0, stopped.stderr);
@@ -157,7 +161,21 @@ Deno.test("one station of the multi-station file with --where location=New York"
   const newYork = await fromCsv(STATIONS, (row) => row.location === "New York");
   const seattle = await fromCsv(STATIONS, (row) => row.location === "Seattle");
   assert.notDeepEqual(newYork.get("July/2014"), seattle.get("July/2014"));
-  assertMatches((await consumeAll()).files, newYork);
+  const { dir } = await consumeAll();
+  assertMatches(await readAll(dir), newYork);
+  // Four years: no day has the five earlier years of its month that an anomaly needs.
+  assert.deepEqual((await readAnomalies(dir)).flat(), []);
+  const short = await consumeAll(["--anomaly-years", "2"]);
+  const expected = await recount("temperatures", undefined, { sigma: 3, years: 2 });
+  const anomalies = (await readAnomalies(short.dir)).flat();
+  assert.deepEqual(anomalies, expected.anomalies.flat());
+  assert.ok(anomalies.length >= 3, `${anomalies.length} anomalies`);
+  console.log("New York 2014-2015, 3 sigma after 2 years:");
+  type Line = { date: string; degrees: number; mean: number; std: number; z: number };
+  for (const { date, degrees, mean, std, z } of anomalies as Line[]) {
+    const [f, m, s] = [degrees, mean, std].map((value) => value.toFixed(1));
+    console.log(`  ${date} ${f} °F, mean ${m} ± ${s}, z ${z.toFixed(2)}`);
+  }
 });
 
 /** A CSV with a bad row of every kind among good ones, with Windows line ends. */
