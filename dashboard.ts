@@ -1,18 +1,21 @@
 #!/usr/bin/env -S deno run --allow-net --allow-env --allow-read
 /**
- * Serves a live web page of `DIR/partition-N.json` (or with `--from kafka`, of the statistics
- * topic) and the consumer's lag: the page, the vega bundles it draws with, a small JSON API,
+ * Serves a live web page of `DIR/partition-N.json` and `DIR/anomalies-N.jsonl` (or with
+ * `--from kafka`, of the statistics and anomalies topics) and the consumer's lag: the page, the vega bundles it draws with, a small JSON API,
  * and server-sent events whenever a partition's statistics change, so the page redraws
  * without polling.
  *
  * @module
  */
 import { type DashboardConfig, dashboardConfig, type Help } from "./lib/args.ts";
-import { readAllStats, type StatsFile } from "./lib/checkpoint.ts";
+import { type Anomaly, parseAnomaly } from "./lib/anomaly.ts";
+import { readAllStats, readLog, type StatsFile } from "./lib/checkpoint.ts";
 import { onStopSignal, runMain, whenAborted } from "./lib/cli.ts";
 import {
+  anomaliesBody,
   type Asset,
   changedPartitions,
+  extremesBody,
   loadAssets,
   partitionsBody,
   requestPath,
@@ -139,6 +142,8 @@ interface StatsSource {
   /** How messages name it. */
   name: string;
   read(): Promise<StatsFile[]>;
+  /** Every anomaly counted, in any order. */
+  anomalies(): Promise<Anomaly[]>;
   /** Calls `changed` with the partitions whose statistics changed, until `stop` aborts. */
   watch(changed: (partitions: number[]) => void, stop: AbortSignal): Promise<void>;
 }
@@ -147,6 +152,16 @@ function folderSource(dir: string): StatsSource {
   return {
     name: `the files in "${dir}"`,
     read: () => readAllStats(dir),
+    anomalies: async () => {
+      // A line past its checkpoint belongs to a batch not counted yet (it may never be).
+      const logs = (await readAllStats(dir)).map(async (file) =>
+        "stats" in file
+          ? (await readLog(dir, "anomalies", file.partition, parseAnomaly))
+            .filter((anomaly) => anomaly.offset < file.stats.offset)
+          : []
+      );
+      return (await Promise.all(logs)).flat();
+    },
     watch: (changed, stop) => watchFolder(dir, changed, stop),
   };
 }
@@ -172,6 +187,7 @@ async function topicSource(config: DashboardConfig, stop: AbortSignal): Promise<
   return {
     name: `topic "${STATS_TOPIC}"`,
     read: () => Promise.resolve(follower.files()),
+    anomalies: () => Promise.resolve(follower.anomalies()),
     watch: async (changed) => {
       notify = changed;
       await follower.done;
@@ -335,6 +351,10 @@ function handler(
           const body = await lag(FRESH_MS);
           return json(body, body.error === undefined ? 200 : 503);
         }
+        case "/api/extremes":
+          return json(extremesBody(await source.read()));
+        case "/api/anomalies":
+          return json(anomaliesBody(await source.anomalies()));
         case "/api/charts": {
           const [files, body] = await Promise.all([source.read(), lag(FRESH_MS)]);
           return json(chartsBody(files, body.error === undefined ? body.partitions : undefined));

@@ -80,6 +80,47 @@ function renderTable(files, lag) {
   document.getElementById("empty-dir").textContent = files.dir;
 }
 
+function renderExtremes(body) {
+  document.getElementById("extremes").replaceChildren(
+    ...body.months.map((row) => {
+      const tr = document.createElement("tr");
+      tr.dataset.month = row.month;
+      tr.append(
+        cell("th", row.month, { scope: "row" }),
+        cell("td", row.year),
+        cell("td", number(row.min, 1)),
+        cell("td", number(row.avg, 1)),
+        cell("td", number(row.max, 1)),
+        cell("td", `${number(row.low.degrees, 1)} (${row.low.year})`),
+        cell("td", `${number(row.high.degrees, 1)} (${row.high.year})`),
+      );
+      return tr;
+    }),
+  );
+}
+
+function renderAnomalies(body) {
+  const shown = body.latest.length;
+  document.getElementById("anomalies-total").textContent = body.total === 0
+    ? "No anomaly yet."
+    : `${body.total} ${body.total === 1 ? "anomaly" : "anomalies"} in all; the latest ${shown}:`;
+  document.getElementById("anomalies").replaceChildren(
+    ...body.latest.map((anomaly) => {
+      const tr = document.createElement("tr");
+      tr.dataset.date = anomaly.date;
+      tr.className = anomaly.z > 0 ? "hot" : "cold";
+      tr.append(
+        cell("th", anomaly.date, { scope: "row" }),
+        cell("td", number(anomaly.degrees, 1)),
+        cell("td", `${number(anomaly.mean, 1)} ± ${number(anomaly.std, 1)}`),
+        cell("td", `${anomaly.z > 0 ? "+" : ""}${number(anomaly.z, 2)}`),
+        cell("td", String(anomaly.partition)),
+      );
+      return tr;
+    }),
+  );
+}
+
 async function renderChart(name, spec, absent) {
   const element = document.getElementById(name);
   const old = shown.get(name);
@@ -103,10 +144,12 @@ async function renderChart(name, spec, absent) {
 }
 
 async function draw() {
-  const [files, lag, charts] = await Promise.all(
-    ["/api/partitions", "/api/lag", "/api/charts"].map(getJson),
+  const [files, lag, charts, extremes, anomalies] = await Promise.all(
+    ["/api/partitions", "/api/lag", "/api/charts", "/api/extremes", "/api/anomalies"].map(getJson),
   );
   renderTable(files, lag);
+  renderExtremes(extremes);
+  renderAnomalies(anomalies);
   const noData = files.partitions.length === 0
     ? "No partition files yet."
     : "No readable data yet.";

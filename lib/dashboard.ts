@@ -2,7 +2,7 @@
  * The dashboard server's pure parts: the fixed table of files it serves (its own page and
  * the vega bundles from their npm packages, so the page works with no internet), request
  * paths, server-sent event framing, which watched paths are partition files, and the
- * partitions API's body.
+ * bodies of the partitions, extremes and anomalies APIs.
  *
  * @module
  */
@@ -10,8 +10,10 @@ import { basename } from "node:path";
 // Imported for its place in the module graph, so that Deno fetches the package (and
 // `deno compile` embeds it) like vega and vega-lite, whose bundles are served beside it.
 import "vega-embed";
+import type { Anomaly } from "./anomaly.ts";
 import type { StatsFile } from "./checkpoint.ts";
 import { P7Error } from "./errors.ts";
+import { MONTHS } from "./report.ts";
 import type { MonthTable } from "./stats.ts";
 
 /** A file the server sends, and where it comes from. */
@@ -141,4 +143,65 @@ export function partitionsBody(dir: string, files: StatsFile[]): PartitionsBody 
       };
     }),
   };
+}
+
+/** A value of one year. */
+export interface YearValue {
+  year: string;
+  degrees: number;
+}
+
+/** One calendar month as `GET /api/extremes` shows it. */
+export interface MonthExtremes {
+  month: string;
+  /** The latest year counted, and its lowest, average and highest day. */
+  year: string;
+  min: number;
+  avg: number;
+  max: number;
+  /** The lowest and highest day of any year, and the year. */
+  low: YearValue;
+  high: YearValue;
+}
+
+/** The body of `GET /api/extremes`: each month counted, in calendar order. */
+export interface ExtremesBody {
+  months: MonthExtremes[];
+}
+
+/** What `GET /api/extremes` answers for the readable files among `files`. */
+export function extremesBody(files: StatsFile[]): ExtremesBody {
+  const months: MonthExtremes[] = [];
+  for (const month of MONTHS) {
+    const entries = files.flatMap((file) =>
+      "stats" in file ? Object.entries(file.stats.months[month] ?? {}) : []
+    ).sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0);
+    if (entries.length === 0) continue;
+    const [year, latest] = entries.at(-1)!;
+    const low = { year, degrees: latest.min };
+    const high = { year, degrees: latest.max };
+    for (const [year, { min, max }] of entries) {
+      if (min < low.degrees) Object.assign(low, { year, degrees: min });
+      if (max > high.degrees) Object.assign(high, { year, degrees: max });
+    }
+    months.push({ month, year, min: latest.min, avg: latest.avg, max: latest.max, low, high });
+  }
+  return { months };
+}
+
+/** The body of `GET /api/anomalies`. */
+export interface AnomaliesBody {
+  /** Every anomaly counted. */
+  total: number;
+  /** The latest ones, newest first. */
+  latest: Anomaly[];
+}
+
+/** How many anomalies the page lists. */
+export const LATEST_ANOMALIES = 20;
+
+/** What `GET /api/anomalies` answers for `anomalies`, in any order. */
+export function anomaliesBody(anomalies: Anomaly[]): AnomaliesBody {
+  const latest = [...anomalies].sort((a, b) => a.date < b.date ? 1 : a.date > b.date ? -1 : 0);
+  return { total: anomalies.length, latest: latest.slice(0, LATEST_ANOMALIES) };
 }

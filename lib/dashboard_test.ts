@@ -1,12 +1,16 @@
 import assert from "node:assert/strict";
 import {
+  anomaliesBody,
   ASSETS,
   changedPartitions,
+  extremesBody,
+  LATEST_ANOMALIES,
   loadAssets,
   partitionsBody,
   requestPath,
   sseEvent,
 } from "./dashboard.ts";
+import type { MonthTable } from "./stats.ts";
 
 Deno.test("requestPath keeps the path as sent: no query, no decoding, no dot resolution", () => {
   const cases: [string, string][] = [
@@ -109,4 +113,65 @@ Deno.test("partitionsBody: each file's content by partition, or why it cannot be
     },
   );
   assert.deepEqual(partitionsBody("out", []), { dir: "out", partitions: [] });
+});
+
+function entry(year: string, min: number, avg: number, max: number) {
+  const date = `${year}-05-01`;
+  return { count: 1, sum: avg, avg, start: date, end: date, min, max, sumsq: avg * avg };
+}
+
+Deno.test("extremesBody: each month's latest year and its records over all years", () => {
+  const stats = (partition: number, months: MonthTable) => ({
+    partition,
+    path: `partition-${partition}.json`,
+    stats: { partition, offset: 9, months },
+  });
+  const body = extremesBody([
+    stats(0, { May: { "2001": entry("2001", 40, 60, 95), "2003": entry("2003", 50, 62, 80) } }),
+    { partition: 1, path: "partition-1.json", error: "not valid JSON" },
+    stats(2, {
+      May: { "2002": entry("2002", 35, 61, 85) },
+      March: { "1999": entry("1999", 1, 2, 3) },
+    }),
+  ]);
+  assert.deepEqual(body, {
+    months: [
+      {
+        month: "March",
+        year: "1999",
+        min: 1,
+        avg: 2,
+        max: 3,
+        low: { year: "1999", degrees: 1 },
+        high: { year: "1999", degrees: 3 },
+      },
+      {
+        month: "May",
+        year: "2003",
+        min: 50,
+        avg: 62,
+        max: 80,
+        low: { year: "2002", degrees: 35 },
+        high: { year: "2001", degrees: 95 },
+      },
+    ],
+  });
+  assert.deepEqual(extremesBody([]), { months: [] });
+});
+
+Deno.test("anomaliesBody: how many, and the latest first", () => {
+  const anomaly = (day: number) => ({
+    date: `2000-01-${String(day).padStart(2, "0")}`,
+    degrees: 1,
+    mean: 30,
+    std: 5,
+    z: -5.8,
+    partition: day % 4,
+    offset: day,
+  });
+  const all = Array.from({ length: 25 }, (_, i) => anomaly(i + 1));
+  const body = anomaliesBody([...all.slice(10), ...all.slice(0, 10)]);
+  assert.equal(body.total, 25);
+  assert.equal(body.latest.length, LATEST_ANOMALIES);
+  assert.deepEqual(body.latest.map((a) => a.offset), all.slice(5).map((a) => a.offset).reverse());
 });

@@ -12,7 +12,8 @@ import { startDashboard } from "./dashboard_harness.ts";
 import {
   BROKERS,
   readAll,
-  recompute,
+  readAnomalies,
+  recount,
   run,
   spawn,
   tempDir,
@@ -22,6 +23,8 @@ import {
 } from "./harness.ts";
 
 const decoder = new TextDecoder();
+/** Anomalies after one earlier year, beyond 2 deviations: a run of two years has some. */
+const RULE = ["--anomaly-years", "1", "--anomaly-sigma", "2"];
 const brokers = BROKERS.split(",");
 
 /** The topic's latest values as the files they mirror, in the files' plain JSON shape. */
@@ -47,7 +50,7 @@ Deno.test("after kill -9s the topic rebuilds the four files; plot, dashboard and
   let follower: Awaited<ReturnType<typeof startDashboard>> | undefined;
   try {
     for (let kill = 0; kill < 4; kill++) {
-      const consumer = spawn("consumer.ts", ["0", "1", "2", "3", "--dir", dir]);
+      const consumer = spawn("consumer.ts", ["0", "1", "2", "3", "--dir", dir, ...RULE]);
       await waitFor("the consumer to start", () => /published to/.test(consumer.stderr()));
       await new Promise((resolve) => setTimeout(resolve, 700 + kill * 300));
       await consumer.stop("SIGKILL");
@@ -56,13 +59,16 @@ Deno.test("after kill -9s the topic rebuilds the four files; plot, dashboard and
     }
     const stopped = await producer.stop("SIGINT");
     assert.equal(stopped.code, 0, stopped.stderr);
-    const consumer = spawn("consumer.ts", ["0", "1", "2", "3", "--dir", dir]);
+    const consumer = spawn("consumer.ts", ["0", "1", "2", "3", "--dir", dir, ...RULE]);
     await waitCaughtUp(dir, [0, 1, 2, 3]);
     const finished = await consumer.stop("SIGINT");
     assert.equal(finished.code, 0, finished.stderr);
 
     const files = await readAll(dir);
-    assert.deepEqual(files, await recompute());
+    const expected = await recount(undefined, undefined, { sigma: 2, years: 1 });
+    assert.deepEqual(files, expected.files);
+    assert.deepEqual(await readAnomalies(dir), expected.anomalies);
+    assert.ok(expected.anomalies.flat().length > 0, "no anomaly to publish");
     assert.deepEqual(await fromTopic(), files);
 
     // The follower saw it all, and answers what a dashboard of the folder answers.
@@ -85,6 +91,16 @@ Deno.test("after kill -9s the topic rebuilds the four files; plot, dashboard and
       assert.ok(folderCharts!.temperature !== null);
       assert.deepEqual(topicCharts!.temperature, folderCharts!.temperature);
       assert.deepEqual(topicCharts!.months, folderCharts!.months);
+      // Anomalies sent twice (the whole log again after each kill) are one per date.
+      for (const path of ["/api/anomalies", "/api/extremes"]) {
+        const want = JSON.stringify(await getJson(`${byFolder.url}${path}`));
+        await waitFor(
+          `the following dashboard's ${path} to equal the folder's`,
+          async () => JSON.stringify(await getJson(`${follower!.url}${path}`)) === want,
+        );
+      }
+      const anomalies = await getJson(`${byFolder.url}/api/anomalies`) as { total: number };
+      assert.equal(anomalies.total, expected.anomalies.flat().length);
     } finally {
       await byFolder.process.stop();
     }
