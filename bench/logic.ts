@@ -28,6 +28,8 @@ export interface LogicResult {
   messages: number;
   /** Reports counted (the rest were duplicates). */
   counted: number;
+  /** Counted days found to be anomalies. */
+  anomalies: number;
   /** Seconds spent in `applyBatch` only. */
   seconds: number;
 }
@@ -41,17 +43,20 @@ export interface LogicResult {
  * const { messages, seconds } = runLogic(100_000, 1);
  * ```
  */
-export function runLogic(count: number, seed: number): LogicResult {
+export function runLogic(count: number, seed: number, anomalies = true): LogicResult {
   const reports = generateReports({ seed });
   const headers = { [RUN_HEADER]: Buffer.from(crypto.randomUUID()) };
   const keys = new Map<string, { key: Buffer; partition: number }>();
   const states: PartitionState[] = [];
   const offsets: number[] = [];
   for (let p = 0; p < PARTITIONS; p++) {
-    states.push(partitionState(emptyStats(p), DEFAULT_RULE));
+    const state = partitionState(emptyStats(p), DEFAULT_RULE);
+    // Without anomalies: what the check costs is the difference.
+    if (!anomalies) state.check = () => undefined;
+    states.push(state);
     offsets.push(0);
   }
-  const result: LogicResult = { messages: 0, counted: 0, seconds: 0 };
+  const result: LogicResult = { messages: 0, counted: 0, anomalies: 0, seconds: 0 };
   let days = 0;
   while (days < count) {
     const batches: KafkaRecord[][] = states.map(() => []);
@@ -76,6 +81,7 @@ export function runLogic(count: number, seed: number): LogicResult {
     for (let p = 0; p < PARTITIONS; p++) {
       const outcome = applyBatch(states[p]!, batches[p]!);
       result.counted += outcome.counted;
+      result.anomalies += outcome.anomalies.length;
       result.messages += batches[p]!.length;
     }
     result.seconds += (performance.now() - started) / 1000;

@@ -13,7 +13,17 @@ import {
   pointCount,
   startDashboard,
 } from "./dashboard_harness.ts";
-import { backfill, ROOT, spawn, tempDir, waitCaughtUp, waitFor } from "./harness.ts";
+import {
+  backfill,
+  MONTH_NAMES,
+  readAll,
+  readAnomalies,
+  ROOT,
+  spawn,
+  tempDir,
+  waitCaughtUp,
+  waitFor,
+} from "./harness.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 const installed = await Deno.stat(CHROMIUM).then(() => true, () => false);
@@ -122,7 +132,8 @@ Deno.test({
     assert.equal(await page.locator("#months").getAttribute("role"), "graphics-document");
 
     const before = Number(await page.locator("body").getAttribute("data-updates"));
-    const consumer = spawn("consumer.ts", ["2", "3", "--dir", dir]);
+    // Anomalies after two earlier years: 2000 days have some.
+    const consumer = spawn("consumer.ts", ["2", "3", "--dir", dir, "--anomaly-years", "2"]);
     await waitCaughtUp(dir, [2, 3]);
     const written = performance.now();
     months = await monthsOnDisk(dir);
@@ -148,6 +159,40 @@ Deno.test({
       10_000,
     );
     assert.equal(await labels(page, "lag", "rect").then((found) => found.length), 4);
+
+    // Each month's extremes, and the latest anomalies newest first, as the files have them.
+    const files = await readAll(dir);
+    const expectedExtremes = MONTH_NAMES.map((month) => {
+      const years = files.map((file) => file[month]).find((years) => years !== undefined) as
+        | Record<string, { min: number; max: number }>
+        | undefined;
+      const latest = Object.keys(years!).sort().at(-1)!;
+      return `${month} ${latest} ${years![latest]!.min.toFixed(1)} ${
+        years![latest]!.max.toFixed(1)
+      }`;
+    });
+    const extremes = await page.locator("#extremes tr").evaluateAll((rows) =>
+      rows.map((row) => {
+        const cells = [...row.children].map((cell) => cell.textContent);
+        return `${cells[0]} ${cells[1]} ${cells[2]} ${cells[4]}`;
+      })
+    );
+    assert.deepEqual(extremes, expectedExtremes);
+    const logged = (await readAnomalies(dir)).flat() as { date: string }[];
+    assert.ok(logged.length > 0, "no anomaly in 2000 days");
+    const latest = logged.map((anomaly) => anomaly.date).sort().reverse().slice(0, 20);
+    await waitFor(
+      "the page to list the latest anomalies",
+      async () =>
+        (await page.locator("#anomalies tr").evaluateAll((rows) =>
+          rows.map((row) => row.getAttribute("data-date"))
+        )).join() === latest.join(),
+      10_000,
+    );
+    assert.match(
+      await page.locator("#anomalies-total").innerText(),
+      new RegExp(`^${logged.length} anomal(y|ies) in all; the latest ${latest.length}:$`),
+    );
     await Deno.mkdir(join(ROOT, "test-artifacts"), { recursive: true });
     await page.screenshot({ path: join(ROOT, "test-artifacts/dashboard.png"), fullPage: true });
 
