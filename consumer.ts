@@ -288,8 +288,8 @@ export async function main(args: string[]): Promise<number> {
   }
   console.error(
     `consumer: partitions ${config.partitions.join(" ")} from ${describe(states)}; ` +
-      `anomalies beyond ${config.anomaly.sigma} standard deviations after ` +
-      `${config.anomaly.years} years; ` +
+      `anomalies beyond ${config.anomaly.sigma} standard deviations of ` +
+      `${config.anomaly.years}+ earlier years; ` +
       (publishing
         ? `statistics published to "${STATS_TOPIC}"` +
           (anomalyTopic ? `, anomalies to "${ANOMALY_TOPIC}"` : "")
