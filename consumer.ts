@@ -5,63 +5,39 @@
  * and a restart resumes from it. Days far from their climate go to `DIR/anomalies-N.jsonl`,
  * appended before the checkpoint and trimmed to it on start, so each is there exactly once.
  *
+ * The partitions are counted on up to `--threads` threads (default: one per core): the main
+ * thread checks and locks every partition, then counts one group of them itself and hands the
+ * others to Workers, each with a Kafka consumer of its own.
+ *
  * @module
  */
-import { type Consumer, type EachBatchPayload } from "kafkajs";
 import { type ConsumerConfig, consumerConfig, type Help } from "./lib/args.ts";
-import { parseAnomaly } from "./lib/anomaly.ts";
-import {
-  appendLog,
-  lockPartition,
-  type PartitionLock,
-  readLog,
-  readStats,
-  recordRun,
-  saveStats,
-  statsPath,
-  trimLog,
-} from "./lib/checkpoint.ts";
+import { lockPartition, readStats, saveStats, statsPath, trimLog } from "./lib/checkpoint.ts";
 import { onStopSignal, runMain, whenAborted } from "./lib/cli.ts";
 import {
-  applyBatch,
-  fixedAssigner,
-  type PartitionState as BatchState,
-  partitionState,
-} from "./lib/consume.ts";
-import { P7Error } from "./lib/errors.ts";
+  countGroup,
+  type FromGroup,
+  type GroupEvents,
+  type GroupOptions,
+  type GroupSnapshot,
+  sumTotals,
+  type ToGroup,
+  type Totals,
+} from "./lib/consumer_group.ts";
+import { type ErrorCode, P7Error } from "./lib/errors.ts";
 import {
   createKafka,
   disconnectQuickly,
-  type FetchGuard,
-  fetchGuard,
   hasTopic,
   kafkaError,
   type PartitionOffsets,
   TOPIC,
   topicOffsets,
 } from "./lib/kafka.ts";
-import { useFastVarints } from "./lib/kafkajs_varint.ts";
-import {
-  ANOMALY_TOPIC,
-  anomalyRecords,
-  STATS_TOPIC,
-  type StatsPublisher,
-  statsPublisher,
-  statsRecords,
-} from "./lib/stats_topic.ts";
-import { emptyStats, type PartitionStats, type StatsEncoder, statsEncoder } from "./lib/stats.ts";
+import { ANOMALY_TOPIC, STATS_TOPIC } from "./lib/stats_topic.ts";
+import { emptyStats, type PartitionStats } from "./lib/stats.ts";
 
 const PROGRESS_MS = 10_000;
-
-/**
- * A partition this process owns: its checkpoint, producer run, lock, file encoder, and the
- * send of its last published statistics.
- */
-interface PartitionState extends BatchState {
-  lock: PartitionLock;
-  encode: StatsEncoder;
-  published: Promise<void>;
-}
 
 /** Checks a checkpoint's offset against what the broker holds for its partition. */
 function checkOffset(stats: PartitionStats, offsets: PartitionOffsets, path: string): void {
@@ -82,14 +58,22 @@ function checkOffset(stats: PartitionStats, offsets: PartitionOffsets, path: str
   }
 }
 
+/** A partition this process has locked and checked, as it stands at the start. */
+interface Prepared {
+  offset: number;
+  /** The producer run its checkpoint belongs to, when it has counted anything. */
+  run?: string;
+}
+
 /**
  * Validates everything before any file changes: partitions exist, no other process owns
- * them, every checkpoint parses and fits the broker's offsets. Then creates missing files.
+ * them, every checkpoint parses and fits the broker's offsets. Then creates missing files and
+ * trims the logs to the checkpoints. The locks are held until the process exits.
  */
 async function prepare(
   config: ConsumerConfig,
   offsets: PartitionOffsets[],
-): Promise<Map<number, PartitionState>> {
+): Promise<Map<number, Prepared>> {
   const missing = config.partitions.filter((p) => p >= offsets.length);
   if (missing.length > 0) {
     throw new P7Error(
@@ -99,7 +83,7 @@ async function prepare(
     );
   }
   await Deno.mkdir(config.dir, { recursive: true });
-  const states = new Map<number, PartitionState>();
+  const prepared = new Map<number, Prepared>();
   const created: PartitionStats[] = [];
   for (const partition of config.partitions) {
     const lock = await lockPartition(config.dir, partition);
@@ -107,28 +91,14 @@ async function prepare(
     if (stats === undefined) created.push(stats = emptyStats(partition));
     checkOffset(stats, offsets[partition]!, statsPath(config.dir, partition));
     // The run recorded beside a checkpoint that has counted something is the one to continue.
-    const run = stats.offset > 0 ? lock.run : undefined;
-    states.set(partition, {
-      ...partitionState(stats, config.anomaly, run),
-      lock,
-      encode: statsEncoder(),
-      published: Promise.resolve(),
-    });
+    prepared.set(partition, { offset: stats.offset, run: stats.offset > 0 ? lock.run : undefined });
   }
   for (const stats of created) await saveStats(config.dir, stats);
-  for (const { stats } of states.values()) {
-    await trimLog(config.dir, "rejected", stats.partition, stats.offset);
-    await trimLog(config.dir, "anomalies", stats.partition, stats.offset);
+  for (const [partition, { offset }] of prepared) {
+    await trimLog(config.dir, "rejected", partition, offset);
+    await trimLog(config.dir, "anomalies", partition, offset);
   }
-  return states;
-}
-
-/** Running totals for progress lines and the summary. */
-interface Totals {
-  counted: number;
-  duplicates: number;
-  rejected: number;
-  anomalies: number;
+  return prepared;
 }
 
 function summary(totals: Totals): string {
@@ -136,109 +106,61 @@ function summary(totals: Totals): string {
     `rejected, ${totals.anomalies} anomalies`;
 }
 
-function describe(states: Map<number, PartitionState>): string {
-  return [...states.values()].map(({ stats }) => `${stats.partition}@${stats.offset}`).join(" ");
+function describe(offsets: Map<number, number>): string {
+  return [...offsets].map(([partition, offset]) => `${partition}@${offset}`).join(" ");
 }
 
-/** Consumes until stopped or failed; resolves once the consumer is disconnected. */
-async function consume(
-  consumer: Consumer,
-  { guard, publisher }: { guard: FetchGuard; publisher?: StatsPublisher },
-  config: ConsumerConfig,
-  states: Map<number, PartitionState>,
-  totals: Totals,
-  stop: AbortSignal,
-): Promise<void> {
-  let failure: unknown;
-  const failed = Promise.withResolvers<void>();
-  const fail = (error: unknown) => {
-    failure ??= error;
-    failed.resolve();
-  };
-  // Once stopping, kafkajs may still end a restart it had scheduled: that is no failure, the
-  // batches in hand are awaited below either way.
-  let stopping = false;
-  consumer.on(consumer.events.CRASH, ({ payload }) => {
-    if (!payload.restart && !stopping) fail(payload.error);
+/** A group of partitions counting on the main thread or in a Worker. */
+interface Group {
+  /** Resolves once it has published the whole state and counts. */
+  ready: Promise<void>;
+  /** Resolves to where it stopped; rejects with its failure. */
+  done: Promise<GroupSnapshot>;
+  stop(): void;
+}
+
+/** Counts `options` on this thread. */
+function localGroup(options: GroupOptions, events: Pick<GroupEvents, "progress">): Group {
+  const stop = new AbortController();
+  const ready = Promise.withResolvers<void>();
+  const done = countGroup(options, stop.signal, { ...events, ready: ready.resolve });
+  done.catch(ready.reject);
+  return { ready: ready.promise, done, stop: () => stop.abort() };
+}
+
+/** Counts `options` in a Worker, with the same permissions as the process. */
+function workerGroup(options: GroupOptions, events: Pick<GroupEvents, "progress">): Group {
+  const worker = new Worker(new URL("./lib/consumer_worker.ts", import.meta.url), {
+    type: "module",
   });
-  // Re-seek from the checkpoints on every join: no offset is ever committed to Kafka.
-  consumer.on(consumer.events.GROUP_JOIN, () => {
-    try {
-      for (const [partition, { stats }] of states) {
-        consumer.seek({ topic: TOPIC, partition, offset: String(stats.offset) });
-      }
-    } catch (error) {
-      // A join that completes after kafkajs began restarting the consumer (its group is gone
-      // until the restart): the restart joins again, and seeks then.
-      if (!/Consumer group was not initialized/.test((error as Error).message)) throw error;
-    }
-  });
-  let lastProgress = performance.now();
-  const inFlight = new Set<Promise<void>>();
-  const eachBatch = async ({ batch }: EachBatchPayload) => {
-    const handled = handleBatch(batch);
-    inFlight.add(handled);
-    try {
-      await handled;
-    } finally {
-      inFlight.delete(handled);
+  const ready = Promise.withResolvers<void>();
+  const done = Promise.withResolvers<GroupSnapshot>();
+  const post = (message: ToGroup) => worker.postMessage(message);
+  worker.onmessage = ({ data }: MessageEvent<FromGroup>) => {
+    if (data.kind === "ready") ready.resolve();
+    else if (data.kind === "progress") events.progress(data.snapshot);
+    else if (data.kind === "done") done.resolve(data.snapshot);
+    else {
+      const error = data.code === undefined
+        ? new Error(data.message)
+        : new P7Error(data.code as ErrorCode, data.message);
+      done.reject(error);
     }
   };
-  const handleBatch = async (batch: EachBatchPayload["batch"]) => {
-    const state = states.get(batch.partition);
-    // After a stop or a failure no new batch starts; its records stay for the next run.
-    if (state === undefined || stop.aborted || failure !== undefined) return;
-    const before = state.stats.offset;
-    try {
-      const outcome = applyBatch(state, batch.messages);
-      if (state.stats.offset === before) return;
-      if (state.run !== undefined && state.run !== state.lock.run) {
-        await recordRun(state.lock, state.run);
-      }
-      await appendLog(config.dir, "rejected", outcome.rejected);
-      await appendLog(config.dir, "anomalies", outcome.anomalies);
-      await saveStats(config.dir, state.stats, state.encode);
-      if (publisher) {
-        // Derived from the files just written, so the topics are never ahead of the
-        // checkpoint, and sent while the next batch is read: one send in flight per
-        // partition, in order.
-        const records = {
-          stats: statsRecords(state.stats, outcome.changed),
-          anomalies: anomalyRecords(outcome.anomalies),
-        };
-        await state.published;
-        state.published = publisher.publish(batch.partition, records, state.run ?? state.lock.run);
-        state.published.catch(() => {}); // a failure is met at the next await of it
-      }
-      totals.counted += outcome.counted;
-      totals.duplicates += outcome.duplicates;
-      totals.rejected += outcome.rejected.length;
-      totals.anomalies += outcome.anomalies.length;
-    } catch (error) {
-      // Not thrown to kafkajs, which would retry the batch: this consumer must stop.
-      fail(error);
-      return;
-    }
-    const now = performance.now();
-    if (now - lastProgress >= PROGRESS_MS) {
-      lastProgress = now;
-      console.error(`consumer: offsets ${describe(states)}; ${summary(totals)}`);
-    }
+  worker.onerror = (event) => {
+    event.preventDefault();
+    done.reject(new Error(`a consumer thread failed: ${event.message}`));
   };
-  // Watched from the start: kafkajs's run() includes the group join, which it may retry for
-  // minutes, and a stop signal must not wait for it.
-  const unwatch = guard.watch(consumer, fail);
-  // Partitions are independent, so one's checkpoint write need not hold up another's batch.
-  consumer.run({ autoCommit: false, eachBatch, partitionsConsumedConcurrently: states.size })
-    .catch((error) => stopping || fail(error));
-  await Promise.race([whenAborted(stop), failed.promise]);
-  stopping = true;
-  unwatch();
-  // disconnect() lets the batch in hand finish; if it gives up early, wait for that batch here.
-  await disconnectQuickly(consumer);
-  await Promise.all(inFlight);
-  for (const state of states.values()) await state.published.catch(fail);
-  if (failure !== undefined) throw failure;
+  done.promise.catch(ready.reject).finally(() => worker.terminate());
+  post({ kind: "start", options });
+  return { ready: ready.promise, done: done.promise, stop: () => post({ kind: "stop" }) };
+}
+
+/** `partitions` dealt into `threads` groups, as evenly as they go. */
+export function dealPartitions(partitions: number[], threads: number): number[][] {
+  const groups: number[][] = Array.from({ length: Math.min(threads, partitions.length) }, () => []);
+  partitions.forEach((partition, i) => groups[i % groups.length]!.push(partition));
+  return groups;
 }
 
 /** Runs the consumer; resolves to the exit status. */
@@ -249,7 +171,6 @@ export async function main(args: string[]): Promise<number> {
     return 0;
   }
   const stop = onStopSignal();
-  useFastVarints();
   const kafka = createKafka(config.brokers, "p7-consumer");
   const admin = kafka.admin();
   let offsets: PartitionOffsets[];
@@ -265,73 +186,85 @@ export async function main(args: string[]): Promise<number> {
   } finally {
     await disconnectQuickly(admin);
   }
-  const states = await prepare(config, offsets);
-  let publisher: StatsPublisher | undefined;
-  if (publishing) {
-    try {
-      publisher = await statsPublisher(kafka, anomalyTopic);
-      // The whole state once: whatever an earlier run could not publish is there now. A
-      // partition not counted yet has nothing to say (and no producer run to name).
-      for (const { stats, lock } of states.values()) {
-        if (stats.offset === 0) continue;
-        const anomalies = await readLog(config.dir, "anomalies", stats.partition, parseAnomaly);
-        await publisher.publish(
-          stats.partition,
-          { stats: statsRecords(stats), anomalies: anomalyRecords(anomalies) },
-          lock.run,
-        );
-      }
-    } catch (error) {
-      await disconnectQuickly(publisher ?? { disconnect: () => Promise.resolve() });
-      throw kafkaError(error, config.brokers, `publishing to "${STATS_TOPIC}"`);
+  const prepared = await prepare(config, offsets);
+  const offsetsNow = new Map([...prepared].map(([partition, { offset }]) => [partition, offset]));
+  const groups = dealPartitions(config.partitions, config.threads);
+  const snapshots: GroupSnapshot[] = groups.map(() => ({
+    totals: { counted: 0, duplicates: 0, rejected: 0, anomalies: 0 },
+    offsets: {},
+  }));
+  const seen = (index: number, snapshot: GroupSnapshot) => {
+    snapshots[index] = snapshot;
+    for (const [partition, offset] of Object.entries(snapshot.offsets)) {
+      offsetsNow.set(Number(partition), offset);
     }
-  }
-  console.error(
-    `consumer: partitions ${config.partitions.join(" ")} from ${describe(states)}; ` +
-      `anomalies beyond ${config.anomaly.sigma} standard deviations of ` +
-      `${config.anomaly.years}+ earlier years; ` +
-      (publishing
-        ? `statistics published to "${STATS_TOPIC}"` +
-          (anomalyTopic ? `, anomalies to "${ANOMALY_TOPIC}"` : "")
-        : `topic "${STATS_TOPIC}" does not exist, statistics not published`),
-  );
-  const guard = fetchGuard(config.brokers);
-  const consumer = kafka.consumer({
-    // A group of its own, so the fixed assigner is the only one that decides.
-    groupId: `p7-consumer-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`,
-    partitionAssigners: [fixedAssigner(TOPIC, config.partitions)],
-    allowAutoTopicCreation: false,
-    maxWaitTimeInMs: 500,
-    // After its group coordinator is lost, a restarted consumer joins as a new member, and the
-    // new coordinator waits for the old one's session to expire (30 s by default): the group
-    // has no other member, so a short session costs nothing.
-    sessionTimeout: 10_000,
-    heartbeatInterval: 1_000,
-    // Every record of a fetch is decoded into objects at once, and they live until its batch
-    // is checkpointed: peak RSS over a 1,000,000-day backlog was 612 MB with 4 MiB per
-    // partition, 395 MB with 1 MiB, 281 MB with 256 KiB (1 MiB in all) and 190 MB with
-    // 128 KiB (512 KiB in all), at about the same rate once batches run concurrently.
-    maxBytesPerPartition: 128 * 1024,
-    maxBytes: 512 * 1024,
-    retry: guard.retry,
-  });
+  };
   const started = performance.now();
-  const totals: Totals = { counted: 0, duplicates: 0, rejected: 0, anomalies: 0 };
-  try {
-    await consumer.connect();
-    await consumer.subscribe({ topics: [TOPIC], fromBeginning: true });
-    await consume(consumer, { guard, publisher }, config, states, totals, stop);
-  } catch (error) {
-    throw kafkaError(error, config.brokers, `consuming "${TOPIC}"`);
-  } finally {
-    if (publisher) await disconnectQuickly(publisher);
+  const running = groups.map((partitions, index) => {
+    const options: GroupOptions = {
+      brokers: config.brokers,
+      dir: config.dir,
+      partitions,
+      rule: config.anomaly,
+      runs: Object.fromEntries(partitions.map((p) => [p, prepared.get(p)!.run])),
+      topics: { stats: publishing, anomalies: anomalyTopic },
+    };
+    const events = { progress: (snapshot: GroupSnapshot) => seen(index, snapshot) };
+    // The main thread counts the first group itself: one thread fewer to start and feed.
+    return index === 0 ? localGroup(options, events) : workerGroup(options, events);
+  });
+  const stopAll = () => running.forEach((group) => group.stop());
+  // One failure stops every group; the first is the one reported.
+  const failed = Promise.race(running.map((group) => group.done)).then(() => {}, () => {});
+  const ready = await Promise.race([
+    settled(running.map((group) => group.ready)),
+    whenAborted(stop).then(() => false),
+  ]);
+  if (ready) {
+    console.error(
+      `consumer: partitions ${config.partitions.join(" ")} from ${describe(offsetsNow)} on ` +
+        `${groups.length} ${groups.length === 1 ? "thread" : "threads"}; ` +
+        `anomalies beyond ${config.anomaly.sigma} standard deviations of ` +
+        `${config.anomaly.years}+ earlier years; ` +
+        (publishing
+          ? `statistics published to "${STATS_TOPIC}"` +
+            (anomalyTopic ? `, anomalies to "${ANOMALY_TOPIC}"` : "")
+          : `topic "${STATS_TOPIC}" does not exist, statistics not published`),
+    );
   }
+  const progress = setInterval(() => {
+    console.error(
+      `consumer: offsets ${describe(offsetsNow)}; ${summary(sumTotals(snapshots))}`,
+    );
+  }, PROGRESS_MS);
+  try {
+    await Promise.race([whenAborted(stop), failed]);
+  } finally {
+    stopAll();
+  }
+  const results = await Promise.allSettled(running.map((group) => group.done));
+  clearInterval(progress);
+  results.forEach((result, index) => {
+    if (result.status === "fulfilled") seen(index, result.value);
+  });
+  const failure = results.find((result) => result.status === "rejected");
+  if (failure !== undefined) throw (failure as PromiseRejectedResult).reason;
   const seconds = (performance.now() - started) / 1000;
   console.error(
-    `consumer: stopped at offsets ${describe(states)}; ${summary(totals)} in ` +
+    `consumer: stopped at offsets ${describe(offsetsNow)}; ${summary(sumTotals(snapshots))} in ` +
       `${seconds.toFixed(1)} s`,
   );
   return 0;
+}
+
+/** True when every promise resolves; false as soon as one rejects (its failure is met later). */
+async function settled(promises: Promise<unknown>[]): Promise<boolean> {
+  try {
+    await Promise.all(promises);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 if (import.meta.main) await runMain(() => main(Deno.args));

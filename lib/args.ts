@@ -62,6 +62,8 @@ export interface ConsumerConfig {
   partitions: number[];
   /** Which counted days are anomalies. */
   anomaly: AnomalyRule;
+  /** Threads to count the partitions on, each with a share of them: 1 to their number. */
+  threads: number;
 }
 
 /** Where plot, dashboard and status read the statistics: the folder, or the stats topic. */
@@ -149,6 +151,8 @@ logs the days far from their climate into DIR/anomalies-N.jsonl.
   --anomaly-sigma Z        a day more than Z standard deviations from the mean of its
                            calendar month in earlier years is an anomaly (default 3)
   --anomaly-years N        once N earlier years of that month are known (default 5)
+  --threads N              count the partitions on N threads, each with its own Kafka
+                           consumer (default: one per core, at most one per partition)
 ${DIR_HELP}
 ${BROKERS_HELP}
   --help                   this text`;
@@ -380,16 +384,22 @@ export function debugConfig(args: string[], env: Env): DebugConfig | Help {
  * The stats consumer's config. Partitions must be distinct non-negative integers; whether
  * they exist is checked against the broker later.
  */
-export function consumerConfig(args: string[], env: Env): ConsumerConfig | Help {
+export function consumerConfig(
+  args: string[],
+  env: Env,
+  cores: number = navigator.hardwareConcurrency,
+): ConsumerConfig | Help {
   const { values, positionals } = parseFlags(args, {
     dir: { type: "string" },
     brokers: { type: "string" },
     "anomaly-sigma": { type: "string" },
     "anomaly-years": { type: "string" },
+    threads: { type: "string" },
   }, true);
   if (values.help) return { kind: "help", usage: CONSUMER_USAGE };
   const sigma = values["anomaly-sigma"] as string | undefined;
   const years = values["anomaly-years"] as string | undefined;
+  const threads = values.threads as string | undefined;
   if (positionals.length === 0) {
     throw new P7Error("USAGE", "name the partitions to consume, e.g. `consumer 0 2`");
   }
@@ -407,6 +417,10 @@ export function consumerConfig(args: string[], env: Env): ConsumerConfig | Help 
         ? DEFAULT_RULE.years
         : parseInteger("--anomaly-years", years, 1, 10_000),
     },
+    threads: Math.min(
+      partitions.length,
+      threads === undefined ? Math.max(1, cores) : parseInteger("--threads", threads, 1, 1024),
+    ),
   };
 }
 

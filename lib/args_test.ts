@@ -18,13 +18,25 @@ function usageError(run: () => unknown, message: string): void {
 }
 
 Deno.test("consumerConfig: the partitions named, anomalies beyond 3 deviations by default", () => {
-  assert.deepEqual(consumerConfig(["2", "0"], {}), {
+  assert.deepEqual(consumerConfig(["2", "0", "3"], {}, 2), {
     kind: "consumer",
     brokers: ["localhost:9092"],
     dir: "files",
-    partitions: [0, 2],
+    partitions: [0, 2, 3],
     anomaly: { sigma: 3, years: 5 },
+    threads: 2,
   });
+  const threads = (args: string[], cores: number) => {
+    const config = consumerConfig(args, {}, cores);
+    return config.kind === "consumer" && config.threads;
+  };
+  assert.equal(threads(["0", "1"], 8), 2, "no more threads than partitions");
+  assert.equal(threads(["--threads", "1", "0", "1", "2"], 8), 1);
+  assert.equal(threads(["--threads", "3", "0", "1", "2", "3"], 2), 3, "as many as asked");
+  usageError(
+    () => consumerConfig(["--threads", "0", "1"], {}),
+    "--threads 0 is out of range (1 to 1024)",
+  );
   const config = consumerConfig(["--anomaly-sigma", "2.5", "--anomaly-years", "2", "1"], {});
   assert.deepEqual(config.kind === "consumer" && config.anomaly, { sigma: 2.5, years: 2 });
   usageError(

@@ -24,6 +24,10 @@ export function logPath(dir: string, name: LogName, partition: number): string {
   return join(dir, `${name}-${partition}.jsonl`);
 }
 
+function lockPath(dir: string, partition: number): string {
+  return join(dir, `partition-${partition}.lock`);
+}
+
 /** A partition's lock, held by this process, and what the lock file said before. */
 export interface PartitionLock {
   file: Deno.FsFile;
@@ -43,7 +47,7 @@ export interface PartitionLock {
  * @throws {P7Error} `LOCKED` when another process holds it.
  */
 export async function lockPartition(dir: string, partition: number): Promise<PartitionLock> {
-  const path = join(dir, `partition-${partition}.lock`);
+  const path = lockPath(dir, partition);
   const file = await Deno.open(path, { read: true, write: true, create: true });
   if (!(await file.tryLock(true))) {
     file.close();
@@ -67,17 +71,28 @@ export async function lockPartition(dir: string, partition: number): Promise<Par
 async function writeLock(lock: PartitionLock): Promise<void> {
   await lock.file.truncate(0);
   await lock.file.seek(0, Deno.SeekMode.Start);
-  await writeAll(
-    lock.file,
-    new TextEncoder().encode(JSON.stringify({ pid: Deno.pid, run: lock.run }) + "\n"),
-  );
+  await writeAll(lock.file, lockText(lock.run));
   await lock.file.sync();
 }
 
-/** Records in the lock file the producer run whose records the checkpoint now holds. */
-export async function recordRun(lock: PartitionLock, run: string): Promise<void> {
-  lock.run = run;
-  await writeLock(lock);
+function lockText(run: string | undefined): Uint8Array {
+  return new TextEncoder().encode(JSON.stringify({ pid: Deno.pid, run }) + "\n");
+}
+
+/**
+ * Records in the lock file of a partition this process holds the producer run whose records
+ * its checkpoint now holds. Any thread of the process may: the file is written in place
+ * (never replaced, which would leave the lock on the old file).
+ */
+export async function recordRun(dir: string, partition: number, run: string): Promise<void> {
+  const file = await Deno.open(lockPath(dir, partition), { write: true });
+  try {
+    await file.truncate(0);
+    await writeAll(file, lockText(run));
+    await file.sync();
+  } finally {
+    file.close();
+  }
 }
 
 /**

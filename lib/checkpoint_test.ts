@@ -52,8 +52,17 @@ Deno.test("the lock file remembers the producer run for the next owner", async (
   const dir = await Deno.makeTempDir();
   const first = await lockPartition(dir, 1);
   assert.equal(first.run, undefined);
-  await recordRun(first, "run-a");
-  await recordRun(first, "run-b");
+  await recordRun(dir, 1, "a much longer run name than the next");
+  await recordRun(dir, 1, "run-b");
+  // Written in place: the lock still holds.
+  const other = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "eval",
+      `const f = await Deno.open("${join(dir, "partition-1.lock")}", { write: true });
+      console.log(await f.tryLock(true))`,
+    ],
+  }).output();
+  assert.equal(new TextDecoder().decode(other.stdout).trim(), "false");
   first.file.close();
   const second = await lockPartition(dir, 1);
   assert.equal(second.run, "run-b");

@@ -44,6 +44,10 @@ export function compileSteps(task: string): CompileStep[] {
       );
     }
     const flags = words.slice(2, -1).filter((_, i) => i + 2 !== output && i + 1 !== output);
+    // `--include FILE` embeds a module the binary loads at run time (a Worker's); `deno run`
+    // loads it from the sources anyway.
+    const include = flags.indexOf("--include");
+    if (include !== -1) flags.splice(include, 2);
     return { name, flags };
   });
 }

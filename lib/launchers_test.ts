@@ -6,11 +6,13 @@ Deno.test("compileSteps reads each part of the compile task, --output aside", ()
   assert.deepEqual(
     compileSteps(
       "deno compile --frozen --allow-env --output dist/plot plot.ts && " +
-        "deno compile --allow-net --output dist/debug --frozen debug.ts",
+        "deno compile --allow-net --output dist/debug --frozen debug.ts && " +
+        "deno compile --allow-read --include lib/worker.ts --output dist/consumer consumer.ts",
     ),
     [
       { name: "plot", flags: ["--frozen", "--allow-env"] },
       { name: "debug", flags: ["--allow-net", "--frozen"] },
+      { name: "consumer", flags: ["--allow-read"] },
     ],
   );
   for (

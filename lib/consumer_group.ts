@@ -1,0 +1,290 @@
+/**
+ * One thread's share of the consumer: a group of partitions counted by a Kafka consumer of its
+ * own, from their checkpoint files (which the process has locked and checked), with their
+ * statistics and anomalies published after each checkpoint. The consumer process runs one
+ * group on its main thread and the others in Workers (`consumer_worker.ts`); partitions are
+ * independent (a file, a lock, an offset each), so groups share nothing but the stop.
+ *
+ * @module
+ */
+import type { Consumer, EachBatchPayload } from "kafkajs";
+import { type AnomalyRule, parseAnomaly } from "./anomaly.ts";
+import { appendLog, readLog, readStats, recordRun, saveStats } from "./checkpoint.ts";
+import { whenAborted } from "./cli.ts";
+import { applyBatch, fixedAssigner, type PartitionState, partitionState } from "./consume.ts";
+import { P7Error } from "./errors.ts";
+import {
+  createKafka,
+  disconnectQuickly,
+  type FetchGuard,
+  fetchGuard,
+  kafkaError,
+  TOPIC,
+} from "./kafka.ts";
+import { useFastVarints } from "./kafkajs_varint.ts";
+import {
+  anomalyRecords,
+  STATS_TOPIC,
+  type StatsPublisher,
+  statsPublisher,
+  statsRecords,
+} from "./stats_topic.ts";
+import { type StatsEncoder, statsEncoder } from "./stats.ts";
+
+/** What a group is to count; plain data, so that it can be posted to a Worker. */
+export interface GroupOptions {
+  brokers: string[];
+  dir: string;
+  partitions: number[];
+  rule: AnomalyRule;
+  /** The producer run each partition's checkpoint belongs to, when it has counted anything. */
+  runs: Record<number, string | undefined>;
+  /** Whether `temperature-stats` exists, and `temperature-anomalies`. */
+  topics: { stats: boolean; anomalies: boolean };
+}
+
+/** Running totals of a group, or of the process. */
+export interface Totals {
+  counted: number;
+  duplicates: number;
+  rejected: number;
+  anomalies: number;
+}
+
+/** Where a group is: its totals and each partition's checkpoint offset. */
+export interface GroupSnapshot {
+  totals: Totals;
+  offsets: Record<number, number>;
+}
+
+/** What a group tells the process while it runs. */
+export interface GroupEvents {
+  /** Its publisher is connected and has published the whole state: it counts from now on. */
+  ready(): void;
+  /** Once a second while it counts. */
+  progress(snapshot: GroupSnapshot): void;
+}
+
+/** The totals of several snapshots. */
+export function sumTotals(snapshots: GroupSnapshot[]): Totals {
+  const sum = { counted: 0, duplicates: 0, rejected: 0, anomalies: 0 };
+  for (const { totals } of snapshots) {
+    sum.counted += totals.counted;
+    sum.duplicates += totals.duplicates;
+    sum.rejected += totals.rejected;
+    sum.anomalies += totals.anomalies;
+  }
+  return sum;
+}
+
+/**
+ * A partition this group owns: its checkpoint, producer run, file encoder, the run its lock
+ * file names, and the send of its last published statistics.
+ */
+interface GroupPartition extends PartitionState {
+  recordedRun?: string;
+  encode: StatsEncoder;
+  published: Promise<void>;
+}
+
+const PROGRESS_MS = 1000;
+
+/**
+ * Counts the group's partitions until `stop` aborts or something fails; resolves to where it
+ * stopped once every batch in hand is written and published.
+ *
+ * @throws {P7Error} as the consumer reports it: `BROKER`, `TOPIC_RECREATED`, `CHECKPOINT`, …
+ */
+export async function countGroup(
+  options: GroupOptions,
+  stop: AbortSignal,
+  events: GroupEvents,
+): Promise<GroupSnapshot> {
+  useFastVarints();
+  const states = new Map<number, GroupPartition>();
+  for (const partition of options.partitions) {
+    const stats = await readStats(options.dir, partition);
+    if (stats === undefined) {
+      throw new P7Error("CHECKPOINT", `partition ${partition}'s checkpoint disappeared`);
+    }
+    const run = options.runs[partition];
+    states.set(partition, {
+      ...partitionState(stats, options.rule, run),
+      recordedRun: run,
+      encode: statsEncoder(),
+      published: Promise.resolve(),
+    });
+  }
+  const kafka = createKafka(options.brokers, "p7-consumer");
+  let publisher: StatsPublisher | undefined;
+  if (options.topics.stats) {
+    try {
+      publisher = await statsPublisher(kafka, options.topics.anomalies);
+      // The whole state once: whatever an earlier run could not publish is there now. A
+      // partition not counted yet has nothing to say (and no producer run to name).
+      for (const { stats, run } of states.values()) {
+        if (stats.offset === 0) continue;
+        const anomalies = await readLog(options.dir, "anomalies", stats.partition, parseAnomaly);
+        await publisher.publish(
+          stats.partition,
+          { stats: statsRecords(stats), anomalies: anomalyRecords(anomalies) },
+          run,
+        );
+      }
+    } catch (error) {
+      await disconnectQuickly(publisher ?? { disconnect: () => Promise.resolve() });
+      throw kafkaError(error, options.brokers, `publishing to "${STATS_TOPIC}"`);
+    }
+  }
+  events.ready();
+  const guard = fetchGuard(options.brokers);
+  const consumer = kafka.consumer({
+    // A group of its own, so the fixed assigner is the only one that decides.
+    groupId: `p7-consumer-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`,
+    partitionAssigners: [fixedAssigner(TOPIC, options.partitions)],
+    allowAutoTopicCreation: false,
+    maxWaitTimeInMs: 500,
+    // After its group coordinator is lost, a restarted consumer joins as a new member, and the
+    // new coordinator waits for the old one's session to expire (30 s by default): the group
+    // has no other member, so a short session costs nothing.
+    sessionTimeout: 10_000,
+    heartbeatInterval: 1_000,
+    // Every record of a fetch is decoded into objects at once, and they live until its batch
+    // is checkpointed: peak RSS over a 1,000,000-day backlog was 612 MB with 4 MiB per
+    // partition, 395 MB with 1 MiB, 281 MB with 256 KiB (1 MiB in all) and 190 MB with
+    // 128 KiB (512 KiB in all), at about the same rate once batches run concurrently.
+    maxBytesPerPartition: 128 * 1024,
+    maxBytes: 512 * 1024,
+    retry: guard.retry,
+  });
+  const snapshot: GroupSnapshot = {
+    totals: { counted: 0, duplicates: 0, rejected: 0, anomalies: 0 },
+    offsets: {},
+  };
+  const snap = () => {
+    for (const [partition, { stats }] of states) snapshot.offsets[partition] = stats.offset;
+    return snapshot;
+  };
+  const ticker = setInterval(() => events.progress(snap()), PROGRESS_MS);
+  try {
+    await consumer.connect();
+    await consumer.subscribe({ topics: [TOPIC], fromBeginning: true });
+    await consume(consumer, { guard, publisher, options, states, stop, snap });
+  } catch (error) {
+    throw kafkaError(error, options.brokers, `consuming "${TOPIC}"`);
+  } finally {
+    clearInterval(ticker);
+    if (publisher) await disconnectQuickly(publisher);
+  }
+  return snap();
+}
+
+/** What `consume` works with. */
+interface Consuming {
+  guard: FetchGuard;
+  publisher?: StatsPublisher;
+  options: GroupOptions;
+  states: Map<number, GroupPartition>;
+  stop: AbortSignal;
+  snap: () => GroupSnapshot;
+}
+
+/** Consumes until stopped or failed; resolves once the consumer is disconnected. */
+async function consume(consumer: Consumer, context: Consuming): Promise<void> {
+  const { guard, publisher, options, states, stop, snap } = context;
+  const totals = snap().totals;
+  let failure: unknown;
+  const failed = Promise.withResolvers<void>();
+  const fail = (error: unknown) => {
+    failure ??= error;
+    failed.resolve();
+  };
+  // Once stopping, kafkajs may still end a restart it had scheduled: that is no failure, the
+  // batches in hand are awaited below either way.
+  let stopping = false;
+  consumer.on(consumer.events.CRASH, ({ payload }) => {
+    if (!payload.restart && !stopping) fail(payload.error);
+  });
+  // Re-seek from the checkpoints on every join: no offset is ever committed to Kafka.
+  consumer.on(consumer.events.GROUP_JOIN, () => {
+    try {
+      for (const [partition, { stats }] of states) {
+        consumer.seek({ topic: TOPIC, partition, offset: String(stats.offset) });
+      }
+    } catch (error) {
+      // A join that completes after kafkajs began restarting the consumer (its group is gone
+      // until the restart): the restart joins again, and seeks then.
+      if (!/Consumer group was not initialized/.test((error as Error).message)) throw error;
+    }
+  });
+  const inFlight = new Set<Promise<void>>();
+  const eachBatch = async ({ batch }: EachBatchPayload) => {
+    const handled = handleBatch(batch);
+    inFlight.add(handled);
+    try {
+      await handled;
+    } finally {
+      inFlight.delete(handled);
+    }
+  };
+  const handleBatch = async (batch: EachBatchPayload["batch"]) => {
+    const state = states.get(batch.partition);
+    // After a stop or a failure no new batch starts; its records stay for the next run.
+    if (state === undefined || stop.aborted || failure !== undefined) return;
+    const before = state.stats.offset;
+    try {
+      const outcome = applyBatch(state, batch.messages);
+      if (state.stats.offset === before) return;
+      if (state.run !== undefined && state.run !== state.recordedRun) {
+        await recordRun(options.dir, batch.partition, state.run);
+        state.recordedRun = state.run;
+      }
+      await appendLog(options.dir, "rejected", outcome.rejected);
+      await appendLog(options.dir, "anomalies", outcome.anomalies);
+      await saveStats(options.dir, state.stats, state.encode);
+      if (publisher) {
+        // Derived from the files just written, so the topics are never ahead of the
+        // checkpoint, and sent while the next batch is read: one send in flight per
+        // partition, in order.
+        const records = {
+          stats: statsRecords(state.stats, outcome.changed),
+          anomalies: anomalyRecords(outcome.anomalies),
+        };
+        await state.published;
+        state.published = publisher.publish(batch.partition, records, state.run);
+        state.published.catch(() => {}); // a failure is met at the next await of it
+      }
+      totals.counted += outcome.counted;
+      totals.duplicates += outcome.duplicates;
+      totals.rejected += outcome.rejected.length;
+      totals.anomalies += outcome.anomalies.length;
+    } catch (error) {
+      // Not thrown to kafkajs, which would retry the batch: this consumer must stop.
+      fail(error);
+    }
+  };
+  // Watched from the start: kafkajs's run() includes the group join, which it may retry for
+  // minutes, and a stop signal must not wait for it.
+  const unwatch = guard.watch(consumer, fail);
+  // Partitions are independent, so one's checkpoint write need not hold up another's batch.
+  consumer.run({ autoCommit: false, eachBatch, partitionsConsumedConcurrently: states.size })
+    .catch((error) => stopping || fail(error));
+  await Promise.race([whenAborted(stop), failed.promise]);
+  stopping = true;
+  unwatch();
+  // disconnect() lets the batch in hand finish; if it gives up early, wait for that batch here.
+  await disconnectQuickly(consumer);
+  await Promise.all(inFlight);
+  for (const state of states.values()) await state.published.catch(fail);
+  if (failure !== undefined) throw failure;
+}
+
+/** A message from the process to a group's Worker. */
+export type ToGroup = { kind: "start"; options: GroupOptions } | { kind: "stop" };
+
+/** A message from a group's Worker to the process. */
+export type FromGroup =
+  | { kind: "ready" }
+  | { kind: "progress"; snapshot: GroupSnapshot }
+  | { kind: "done"; snapshot: GroupSnapshot }
+  | { kind: "failed"; message: string; code?: string };
