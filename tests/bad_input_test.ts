@@ -218,6 +218,9 @@ Deno.test("bad records are skipped, logged in rejected-N.jsonl, and never counte
     avg: 20.5,
     start: "1991-01-08",
     end: "1991-01-08",
+    min: 20.5,
+    max: 20.5,
+    sumsq: 420.25,
   });
   const lines = (await Deno.readTextFile(join(dir, "rejected-2.jsonl"))).trim().split("\n");
   const rejected = lines.map((line) => JSON.parse(line));
