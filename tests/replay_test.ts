@@ -240,8 +240,26 @@ Deno.test("bad rows: each reported once with its line and reason, skipped, and n
     /\nproducer: replayed ".*crafted\.csv": 6 rows accepted and sent \(through 2015-02-01\), 11 rejected, 6 messages in [\d.]+ s \(\d+ msg\/s\)\n$/,
   );
   const { files } = await consumeAll();
-  const january = { start: "2015-01-01", end: "2015-01-10", count: 5, sum: 223.5, avg: 44.7 };
-  const february = { start: "2015-02-01", end: "2015-02-01", count: 1, sum: 51.25, avg: 51.25 };
+  const january = {
+    start: "2015-01-01",
+    end: "2015-01-10",
+    count: 5,
+    sum: 223.5,
+    avg: 44.7,
+    min: 40.5,
+    max: 49,
+    sumsq: 10051.25,
+  };
+  const february = {
+    start: "2015-02-01",
+    end: "2015-02-01",
+    count: 1,
+    sum: 51.25,
+    avg: 51.25,
+    min: 51.25,
+    max: 51.25,
+    sumsq: 2626.5625,
+  };
   const months = files.flatMap((file) =>
     Object.entries(file).filter(([key]) => key !== "partition" && key !== "offset")
   );
