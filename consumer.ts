@@ -16,6 +16,7 @@ import { lockPartition, readStats, saveStats, statsPath, trimLog } from "./lib/c
 import { onStopSignal, runMain, whenAborted } from "./lib/cli.ts";
 import {
   countGroup,
+  dealPartitions,
   type FromGroup,
   type GroupEvents,
   type GroupOptions,
@@ -154,13 +155,6 @@ function workerGroup(options: GroupOptions, events: Pick<GroupEvents, "progress"
   done.promise.catch(ready.reject).finally(() => worker.terminate());
   post({ kind: "start", options });
   return { ready: ready.promise, done: done.promise, stop: () => post({ kind: "stop" }) };
-}
-
-/** `partitions` dealt into `threads` groups, as evenly as they go. */
-export function dealPartitions(partitions: number[], threads: number): number[][] {
-  const groups: number[][] = Array.from({ length: Math.min(threads, partitions.length) }, () => []);
-  partitions.forEach((partition, i) => groups[i % groups.length]!.push(partition));
-  return groups;
 }
 
 /** Runs the consumer; resolves to the exit status. */

@@ -194,22 +194,38 @@ async function fileOffset(path: string): Promise<number> {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Which partitions a consumer run reads, and its extra flags. */
+interface ConsumerShare {
+  /** Default: all. */
+  partitions?: number[];
+  args?: string[];
+}
+
 /**
- * p7's consumer on all partitions, from its start line (connected to Kafka, files ready) until
- * every checkpoint file holds the end offset; memory and CPU are read at that moment, and the
- * peak memory also when half the messages are counted. Then it is stopped, must exit 0 and
- * must have counted exactly what the producer sent.
+ * p7's consumer on all partitions (or `share`), from its start line (connected to Kafka,
+ * files ready) until every checkpoint file holds the end offset; memory and CPU are read at
+ * that moment, and the peak memory also when half the messages are counted. Then it is
+ * stopped, must exit 0 and must have counted exactly what the producer sent (on a share: as
+ * many reports and duplicates as its partitions hold).
  */
 async function consumerRun(
   config: BenchConfig,
   sent: { days: number; duplicates: number },
   name: string,
+  share: ConsumerShare = {},
 ): Promise<{ row: Row; halfwayRss?: number }> {
-  const ends = await withAdmin(config.broker, (admin) => topicOffsets(admin, TOPIC));
+  const all = await withAdmin(config.broker, (admin) => topicOffsets(admin, TOPIC));
+  const ends = all.filter(({ partition }) => share.partitions?.includes(partition) ?? true);
   const messages = ends.reduce((sum, { high }) => sum + high, 0);
   const dir = await Deno.makeTempDir({ prefix: "p7-bench-" });
   const partitions = ends.map(({ partition }) => String(partition));
-  const args = [...await taskArgs("consumer"), ...partitions, "--dir", dir];
+  const args = [
+    ...await taskArgs("consumer"),
+    ...partitions,
+    "--dir",
+    dir,
+    ...share.args ?? [],
+  ];
   const consumer = await measure(Deno.execPath(), args, {
     cwd: ROOT,
     env: { KAFKA_BROKERS: config.broker, NO_COLOR: "1" },
@@ -242,10 +258,19 @@ async function consumerRun(
     const usage = await consumer.usage();
     const run = await consumer.stop("SIGINT");
     if (run.code !== 0) throw failed("consumer", run);
-    const said = [...run.stderr.matchAll(/\d+ counted, \d+ duplicates, \d+ rejected/g)].at(-1)?.[0];
-    const expected = `${sent.days} counted, ${sent.duplicates} duplicates, 0 rejected`;
-    if (said !== expected) {
-      throw new P7Error("INPUT", `the consumer said "${said}" at the end, expected "${expected}"`);
+    const said = [...run.stderr.matchAll(/(\d+) counted, (\d+) duplicates, (\d+) rejected/g)]
+      .at(-1);
+    const expected = share.partitions === undefined
+      ? `${sent.days} counted, ${sent.duplicates} duplicates, 0 rejected`
+      : `${messages} counted or duplicates, 0 rejected`;
+    const found = share.partitions === undefined
+      ? said?.[0]
+      : `${Number(said?.[1]) + Number(said?.[2])} counted or duplicates, ${said?.[3]} rejected`;
+    if (found !== expected) {
+      throw new P7Error(
+        "INPUT",
+        `the consumer said "${said?.[0]}" at the end, expected "${expected}"`,
+      );
     }
     const row = { name, messages, seconds, ...usage };
     return { row, halfwayRss: halfway?.peakRss };
@@ -396,9 +421,23 @@ export async function main(args: string[]): Promise<number> {
   const { row: consumer, halfwayRss } = await consumerRun(
     config,
     producer,
-    "p7 consumer (4 partitions, checkpoints, stats topic)",
+    `p7 consumer (4 partitions, ${
+      Math.min(4, navigator.hardwareConcurrency)
+    } threads, stats topic)`,
   );
   const published = await statsTopicSize(config);
+  // Each share on a private group and folder of its own, from offset 0.
+  const shares: Row[] = [];
+  for (
+    const [label, share] of [
+      ["4 partitions, 1 thread", { args: ["--threads", "1"] }],
+      ["2 partitions (0 1)", { partitions: [0, 1] }],
+      ["1 partition (0)", { partitions: [0] }],
+    ] as [string, ConsumerShare][]
+  ) {
+    log(`p7 consumer, ${label}`);
+    shares.push((await consumerRun(config, producer, `p7 consumer (${label})`, share)).row);
+  }
   log("p7 consumer without the stats topic");
   await withAdmin(config.broker, (admin) => admin.deleteTopics({ topics: [STATS_TOPIC] }));
   const { row: unpublished } = await consumerRun(
@@ -412,6 +451,7 @@ export async function main(args: string[]): Promise<number> {
   producer.javaRate = rate(javaProducer);
   consumer.javaRate = rate(javaConsumer);
   unpublished.javaRate = rate(javaConsumer);
+  for (const row of shares) row.javaRate = rate(javaConsumer);
   console.log(
     `Kafka ${brokerVersion()} broker, perf tools ${tools.version} (${
       basename(dirname(tools.classpath))
@@ -420,7 +460,15 @@ export async function main(args: string[]): Promise<number> {
       `records of ${recordSize} bytes, ${PARTITIONS} partitions`,
   );
   console.log(
-    formatTable([javaProducer, producer, javaConsumer, consumer, unpublished, ...logic.rows]),
+    formatTable([
+      javaProducer,
+      producer,
+      javaConsumer,
+      consumer,
+      ...shares,
+      unpublished,
+      ...logic.rows,
+    ]),
   );
   console.log(consumerMemory(halfwayRss, consumer.peakRss));
   console.log(published);

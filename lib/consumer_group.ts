@@ -65,6 +65,21 @@ export interface GroupEvents {
   progress(snapshot: GroupSnapshot): void;
 }
 
+/**
+ * `partitions` dealt into `threads` groups, as evenly as they go; no group is empty.
+ *
+ * @example
+ * ```ts
+ * dealPartitions([0, 1, 2, 3], 2); // [[0, 2], [1, 3]]
+ * ```
+ */
+export function dealPartitions(partitions: number[], threads: number): number[][] {
+  const count = Math.max(1, Math.min(threads, partitions.length));
+  const groups: number[][] = Array.from({ length: count }, () => []);
+  partitions.forEach((partition, i) => groups[i % count]!.push(partition));
+  return groups;
+}
+
 /** The totals of several snapshots. */
 export function sumTotals(snapshots: GroupSnapshot[]): Totals {
   const sum = { counted: 0, duplicates: 0, rejected: 0, anomalies: 0 };

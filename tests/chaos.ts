@@ -63,7 +63,8 @@ export interface ChaosReport {
   problems: string[];
 }
 
-const SLOTS = [["0", "2"], ["1", "3"]];
+/** Two consumer processes of two threads each, whatever the machine. */
+const SLOTS = [["0", "2", "--threads", "2"], ["1", "3", "--threads", "2"]];
 
 /** Runs the chaos; the test broker must be private to it (scripts/with_broker.sh). */
 export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {

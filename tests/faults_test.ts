@@ -115,8 +115,10 @@ Deno.test("SIGINT or SIGTERM at any moment: exit 0, whole batches only, a restar
   // From "just started" (still connecting to Kafka) to the middle of the backlog.
   for (const [i, wait] of [0, 0, 150, 300, 600, 900, 1200].entries()) {
     const signal = i % 2 === 0 ? "SIGINT" : "SIGTERM";
-    const consumer = spawn("consumer.ts", ["0", "1", "2", "3", "--dir", dir]);
+    // Two threads whatever the machine: every thread must finish its batch.
+    const consumer = spawn("consumer.ts", ["0", "1", "2", "3", "--dir", dir, "--threads", "2"]);
     await waitFor("the consumer to start", () => /consumer: partitions/.test(consumer.stderr()));
+    assert.match(consumer.stderr(), / on 2 threads;/);
     await new Promise((resolve) => setTimeout(resolve, wait));
     const result = await within(20_000, `the consumer to exit on ${signal}`, consumer.stop(signal))
       .catch((error) => {

@@ -1,0 +1,24 @@
+import assert from "node:assert/strict";
+import { dealPartitions, sumTotals } from "./consumer_group.ts";
+
+Deno.test("dealPartitions: as even as they go, none empty, never more groups than partitions", () => {
+  assert.deepEqual(dealPartitions([0, 1, 2, 3], 2), [[0, 2], [1, 3]]);
+  assert.deepEqual(dealPartitions([0, 1, 2], 2), [[0, 2], [1]]);
+  assert.deepEqual(dealPartitions([5], 8), [[5]]);
+  assert.deepEqual(dealPartitions([0, 1, 2, 3], 1), [[0, 1, 2, 3]]);
+  assert.deepEqual(dealPartitions([1, 3], 4), [[1], [3]]);
+});
+
+Deno.test("sumTotals adds every group's totals", () => {
+  const snapshot = (counted: number, anomalies: number) => ({
+    totals: { counted, duplicates: 1, rejected: 0, anomalies },
+    offsets: {},
+  });
+  assert.deepEqual(sumTotals([snapshot(10, 1), snapshot(5, 2)]), {
+    counted: 15,
+    duplicates: 2,
+    rejected: 0,
+    anomalies: 3,
+  });
+  assert.deepEqual(sumTotals([]), { counted: 0, duplicates: 0, rejected: 0, anomalies: 0 });
+});
