@@ -83,6 +83,20 @@ export interface BatchOutcome {
   changed: Set<string>;
 }
 
+/**
+ * Two batches' outcomes as one, `earlier` first: what a checkpoint covering both writes and
+ * publishes.
+ */
+export function mergeOutcomes(earlier: BatchOutcome, later: BatchOutcome): BatchOutcome {
+  return {
+    counted: earlier.counted + later.counted,
+    duplicates: earlier.duplicates + later.duplicates,
+    rejected: [...earlier.rejected, ...later.rejected],
+    anomalies: [...earlier.anomalies, ...later.anomalies],
+    changed: new Set([...earlier.changed, ...later.changed]),
+  };
+}
+
 /** A header's first value as text; `expected` itself when the bytes spell it. */
 function header(
   headers: IHeaders | undefined,

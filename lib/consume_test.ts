@@ -1,7 +1,13 @@
 import assert from "node:assert/strict";
 import { DEFAULT_RULE } from "./anomaly.ts";
 import { Buffer } from "node:buffer";
-import { applyBatch, type KafkaRecord, type PartitionState, partitionState } from "./consume.ts";
+import {
+  applyBatch,
+  type KafkaRecord,
+  mergeOutcomes,
+  type PartitionState,
+  partitionState,
+} from "./consume.ts";
 import { P7Error } from "./errors.ts";
 import { RUN_HEADER } from "./kafka.ts";
 import { encodeReport } from "./report.ts";
@@ -137,4 +143,36 @@ Deno.test("keys and run headers close to the expected text are read as they are"
       run,
     );
   }
+});
+
+Deno.test("mergeOutcomes: sums, both batches' lines in order, the union of the changed entries", () => {
+  const rejected = (offset: number) => ({
+    partition: 0,
+    offset,
+    reason: "null value",
+    value: null,
+  });
+  const merged = mergeOutcomes(
+    {
+      counted: 2,
+      duplicates: 1,
+      rejected: [rejected(1)],
+      anomalies: [],
+      changed: new Set(["May-2000"]),
+    },
+    {
+      counted: 3,
+      duplicates: 0,
+      rejected: [rejected(7)],
+      anomalies: [],
+      changed: new Set(["May-2000", "June-2000"]),
+    },
+  );
+  assert.deepEqual(merged, {
+    counted: 5,
+    duplicates: 1,
+    rejected: [rejected(1), rejected(7)],
+    anomalies: [],
+    changed: new Set(["May-2000", "June-2000"]),
+  });
 });

@@ -11,7 +11,14 @@ import type { Consumer, EachBatchPayload } from "kafkajs";
 import { type AnomalyRule, parseAnomaly } from "./anomaly.ts";
 import { appendLog, readLog, readStats, recordRun, saveStats } from "./checkpoint.ts";
 import { whenAborted } from "./cli.ts";
-import { applyBatch, fixedAssigner, type PartitionState, partitionState } from "./consume.ts";
+import {
+  applyBatch,
+  type BatchOutcome,
+  fixedAssigner,
+  mergeOutcomes,
+  type PartitionState,
+  partitionState,
+} from "./consume.ts";
 import { P7Error } from "./errors.ts";
 import {
   createKafka,
@@ -94,15 +101,28 @@ export function sumTotals(snapshots: GroupSnapshot[]): Totals {
 
 /**
  * A partition this group owns: its checkpoint, producer run, file encoder, the run its lock
- * file names, and the send of its last published statistics.
+ * file names, the send of its last published statistics, and what it counted since its last
+ * checkpoint.
  */
 interface GroupPartition extends PartitionState {
   recordedRun?: string;
   encode: StatsEncoder;
   published: Promise<void>;
+  /** What the batches since the last checkpoint did; undefined when it is written. */
+  pending?: BatchOutcome;
+  /** When the last checkpoint was written (`performance.now()`). */
+  written: number;
 }
 
 const PROGRESS_MS = 1000;
+
+/**
+ * While a partition is behind its end, its checkpoint is written at most this often: a
+ * checkpoint rewrites and syncs the whole file (about 1 MB after a million days), and a
+ * backlog brings a batch every few tens of milliseconds. Once it has caught up, every batch
+ * is written at once. A crash loses only what was counted since (it is read again).
+ */
+export const CHECKPOINT_MS = 200;
 
 /**
  * Counts the group's partitions until `stop` aborts or something fails; resolves to where it
@@ -128,6 +148,7 @@ export async function countGroup(
       recordedRun: run,
       encode: statsEncoder(),
       published: Promise.resolve(),
+      written: 0,
     });
   }
   const kafka = createKafka(options.brokers, "p7-consumer");
@@ -232,6 +253,33 @@ async function consume(consumer: Consumer, context: Consuming): Promise<void> {
       if (!/Consumer group was not initialized/.test((error as Error).message)) throw error;
     }
   });
+  /** Writes what the partition counted since its last checkpoint, then publishes it. */
+  const checkpoint = async (state: GroupPartition) => {
+    const outcome = state.pending;
+    if (outcome === undefined) return;
+    state.pending = undefined;
+    const { partition } = state.stats;
+    if (state.run !== undefined && state.run !== state.recordedRun) {
+      await recordRun(options.dir, partition, state.run);
+      state.recordedRun = state.run;
+    }
+    await appendLog(options.dir, "rejected", outcome.rejected);
+    await appendLog(options.dir, "anomalies", outcome.anomalies);
+    await saveStats(options.dir, state.stats, state.encode);
+    state.written = performance.now();
+    if (publisher) {
+      // Derived from the files just written, so the topics are never ahead of the
+      // checkpoint, and sent while the next batch is read: one send in flight per
+      // partition, in order.
+      const records = {
+        stats: statsRecords(state.stats, outcome.changed),
+        anomalies: anomalyRecords(outcome.anomalies),
+      };
+      await state.published;
+      state.published = publisher.publish(partition, records, state.run);
+      state.published.catch(() => {}); // a failure is met at the next await of it
+    }
+  };
   const inFlight = new Set<Promise<void>>();
   const eachBatch = async ({ batch }: EachBatchPayload) => {
     const handled = handleBatch(batch);
@@ -250,25 +298,9 @@ async function consume(consumer: Consumer, context: Consuming): Promise<void> {
     try {
       const outcome = applyBatch(state, batch.messages);
       if (state.stats.offset === before) return;
-      if (state.run !== undefined && state.run !== state.recordedRun) {
-        await recordRun(options.dir, batch.partition, state.run);
-        state.recordedRun = state.run;
-      }
-      await appendLog(options.dir, "rejected", outcome.rejected);
-      await appendLog(options.dir, "anomalies", outcome.anomalies);
-      await saveStats(options.dir, state.stats, state.encode);
-      if (publisher) {
-        // Derived from the files just written, so the topics are never ahead of the
-        // checkpoint, and sent while the next batch is read: one send in flight per
-        // partition, in order.
-        const records = {
-          stats: statsRecords(state.stats, outcome.changed),
-          anomalies: anomalyRecords(outcome.anomalies),
-        };
-        await state.published;
-        state.published = publisher.publish(batch.partition, records, state.run);
-        state.published.catch(() => {}); // a failure is met at the next await of it
-      }
+      state.pending = state.pending === undefined ? outcome : mergeOutcomes(state.pending, outcome);
+      const caughtUp = state.stats.offset >= Number(batch.highWatermark);
+      if (caughtUp || performance.now() - state.written >= CHECKPOINT_MS) await checkpoint(state);
       totals.counted += outcome.counted;
       totals.duplicates += outcome.duplicates;
       totals.rejected += outcome.rejected.length;
@@ -290,6 +322,10 @@ async function consume(consumer: Consumer, context: Consuming): Promise<void> {
   // disconnect() lets the batch in hand finish; if it gives up early, wait for that batch here.
   await disconnectQuickly(consumer);
   await Promise.all(inFlight);
+  // A stop writes what was counted; after a failure it is read again by the next run.
+  if (failure === undefined) {
+    for (const state of states.values()) await checkpoint(state).catch(fail);
+  }
   for (const state of states.values()) await state.published.catch(fail);
   if (failure !== undefined) throw failure;
 }
