@@ -15,8 +15,12 @@ Deno.test("a tiny bench prints the table and the summary line", async () => {
       "java ProducerPerformance",
       "p7 producer",
       "java ConsumerPerformance",
-      "p7 consumer \\(4 partitions, checkpoints, stats topic\\)",
+      "p7 consumer \\(4 partitions, \\d threads?, stats topic\\)",
+      "p7 consumer \\(4 partitions, 1 thread\\)",
+      "p7 consumer \\(2 partitions \\(0 1\\)\\)",
+      "p7 consumer \\(1 partition \\(0\\)\\)",
       "p7 consumer \\(the same, no stats topic\\)",
+      "p7 logic \\(the same, no anomaly check\\)",
     ]
   ) {
     assert.match(result.stdout, new RegExp(`\\| ${name}`));
@@ -27,6 +31,10 @@ Deno.test("a tiny bench prints the table and the summary line", async () => {
   );
   assert.match(result.stdout, /\nstats topic: \d+ records published, \d+\.\d MB on disk/);
   assert.match(result.stdout, /replay: 200000 rows read/);
+  assert.match(
+    result.stdout,
+    /\nanomalies: \d+ in 20000 days \(3 standard deviations, 5 earlier years\)/,
+  );
   const summary = result.stdout.trim().split("\n").at(-1)!;
   const m =
     /^bench: producer (\d+) msg\/s \((\d+)% of java\), consumer (\d+) msg\/s \((\d+)% of java\), logic (\d+) msg\/s$/
