@@ -10,6 +10,7 @@ import protobuf from "protobufjs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createKafka } from "../lib/kafka.ts";
+import type { MonthStats } from "../lib/stats.ts";
 
 /** The repository's root folder. */
 export const ROOT: string = fileURLToPath(new URL("..", import.meta.url));
@@ -261,18 +262,6 @@ export const MONTH_NAMES: readonly string[] = [
   "December",
 ];
 
-/** An entry as the test recomputes it. */
-interface Entry {
-  count: number;
-  sum: number;
-  avg: number;
-  start: string;
-  end: string;
-  min: number;
-  max: number;
-  sumsq: number;
-}
-
 /**
  * The anomaly a day is, by the issue's words: more than `sigma` population standard
  * deviations from the mean of every counted day of its calendar month in earlier years, with
@@ -280,7 +269,7 @@ interface Entry {
  * order.
  */
 function anomalyOf(
-  years: Record<string, Entry>,
+  years: Record<string, MonthStats>,
   date: string,
   degrees: number,
   { sigma, years: needed }: { sigma: number; years: number },
@@ -361,7 +350,7 @@ export async function recount(
         Number.isFinite(report.degrees) && MONTH_NAMES[day.getUTCMonth()] === key;
       if (valid) {
         const file = files[partition]!;
-        const months = (file[key] ??= {}) as Record<string, Entry>;
+        const months = (file[key] ??= {}) as Record<string, MonthStats>;
         const year = date.slice(0, 4);
         const stats = months[year];
         const degrees = report!.degrees;
