@@ -13,8 +13,10 @@ import { P7Error } from "./errors.ts";
 export interface CompileStep {
   /** The entry script's name without `.ts`, which is also the binary's. */
   name: string;
-  /** Every flag but `--output` and its value, in order (`--frozen`, `--allow-net`, …). */
+  /** Every flag but `--output`, `--include` and their values, in order (`--frozen`, …). */
   flags: string[];
+  /** The modules `--include` embeds beside the entry script (a Worker's), repo-relative. */
+  includes: string[];
 }
 
 /**
@@ -25,7 +27,7 @@ export interface CompileStep {
  * @example
  * ```ts
  * compileSteps("deno compile --allow-env --output dist/plot plot.ts");
- * // [{ name: "plot", flags: ["--allow-env"] }]
+ * // [{ name: "plot", flags: ["--allow-env"], includes: [] }]
  * ```
  */
 export function compileSteps(task: string): CompileStep[] {
@@ -44,11 +46,13 @@ export function compileSteps(task: string): CompileStep[] {
       );
     }
     const flags = words.slice(2, -1).filter((_, i) => i + 2 !== output && i + 1 !== output);
-    // `--include FILE` embeds a module the binary loads at run time (a Worker's); `deno run`
-    // loads it from the sources anyway.
-    const include = flags.indexOf("--include");
-    if (include !== -1) flags.splice(include, 2);
-    return { name, flags };
+    // `--include FILE` embeds a module the binary loads at run time (a Worker's): a launcher
+    // needs the file among its sources, not the flag.
+    const includes: string[] = [];
+    for (let at = flags.indexOf("--include"); at !== -1; at = flags.indexOf("--include")) {
+      includes.push(...flags.splice(at, 2).slice(1));
+    }
+    return { name, flags, includes };
   });
 }
 

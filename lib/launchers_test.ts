@@ -10,9 +10,9 @@ Deno.test("compileSteps reads each part of the compile task, --output aside", ()
         "deno compile --allow-read --include lib/worker.ts --output dist/consumer consumer.ts",
     ),
     [
-      { name: "plot", flags: ["--frozen", "--allow-env"] },
-      { name: "debug", flags: ["--allow-net", "--frozen"] },
-      { name: "consumer", flags: ["--allow-read"] },
+      { name: "plot", flags: ["--frozen", "--allow-env"], includes: [] },
+      { name: "debug", flags: ["--allow-net", "--frozen"], includes: [] },
+      { name: "consumer", flags: ["--allow-read"], includes: ["lib/worker.ts"] },
     ],
   );
   for (
@@ -32,7 +32,11 @@ Deno.test("compileSteps reads each part of the compile task, --output aside", ()
 });
 
 Deno.test("launcherScript runs the entry file with its binary's flags from the cache only", async () => {
-  const script = launcherScript({ name: "plot", flags: ["--frozen", "--allow-env", "--x='y'"] });
+  const script = launcherScript({
+    name: "plot",
+    flags: ["--frozen", "--allow-env", "--x='y'"],
+    includes: [],
+  });
   assert.ok(script.startsWith("#!/bin/sh\n"));
   assert.match(
     script,

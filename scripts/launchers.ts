@@ -51,15 +51,17 @@ export async function main(args: string[]): Promise<number> {
     if (!(error instanceof Deno.errors.NotFound)) throw error;
   });
   const files = new Set(["deno.json", "deno.lock"]);
-  for (const { name } of steps) {
-    for (const file of await localModules(`${name}.ts`)) files.add(file);
+  // A Worker's module is no import of its entry script: its graph is copied and cached too.
+  const modules = steps.flatMap(({ name, includes }) => [`${name}.ts`, ...includes]);
+  for (const module of modules) {
+    for (const file of await localModules(module)) files.add(file);
   }
   for (const file of files) {
     await Deno.mkdir(dirname(join(runtime, "app", file)), { recursive: true });
     await Deno.copyFile(join(ROOT, file), join(runtime, "app", file));
   }
   await Deno.copyFile(Deno.execPath(), join(runtime, "deno"));
-  const entries = steps.map(({ name }) => join(runtime, "app", `${name}.ts`));
+  const entries = modules.map((module) => join(runtime, "app", module));
   await deno(["cache", "--frozen", "--config", join(runtime, "app", "deno.json"), ...entries], {
     DENO_DIR: join(runtime, "cache"),
   });
