@@ -377,8 +377,10 @@ export async function disconnectQuickly(client: { disconnect(): Promise<void> })
 
 /**
  * True for a kafkajs error that another try may not meet: one the broker marks retriable (a
- * coordinator still loading, a leader moved) or a lost connection (a broker of a cluster
- * down, its partitions' leadership moving to another).
+ * coordinator still loading, a leader moved), a lost connection (a broker of a cluster down,
+ * its partitions' leadership moving to another), or no group coordinator found, which kafkajs
+ * calls final but a broker that is restarting answers for a while (a 200-kill chaos run lost a
+ * consumer to it).
  */
 function retriable(error: unknown): boolean {
   for (
@@ -386,7 +388,10 @@ function retriable(error: unknown): boolean {
     e;
     e = (e.cause ?? e.originalError) as typeof e
   ) {
-    if (e.name === "KafkaJSConnectionError" || e.retriable === true) return true;
+    if (e.retriable === true) return true;
+    if (e.name === "KafkaJSConnectionError" || e.name === "KafkaJSGroupCoordinatorNotFound") {
+      return true;
+    }
   }
   return false;
 }
