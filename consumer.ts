@@ -211,8 +211,9 @@ export async function main(args: string[]): Promise<number> {
     return index === 0 ? localGroup(options, events) : workerGroup(options, events);
   });
   const stopAll = () => running.forEach((group) => group.stop());
-  // One failure stops every group; the first is the one reported.
-  const failed = Promise.race(running.map((group) => group.done)).then(() => {}, () => {});
+  // A group ends only when stopped or failed: the first to end stops them all, and the failure
+  // reported is that of the lowest group that failed.
+  const ended = Promise.race(running.map((group) => group.done)).then(() => {}, () => {});
   const ready = await Promise.race([
     settled(running.map((group) => group.ready)),
     whenAborted(stop).then(() => false),
@@ -235,7 +236,7 @@ export async function main(args: string[]): Promise<number> {
     );
   }, PROGRESS_MS);
   try {
-    await Promise.race([whenAborted(stop), failed]);
+    await Promise.race([whenAborted(stop), ended]);
   } finally {
     stopAll();
   }
