@@ -27,7 +27,6 @@ import {
   TOPIC,
   topicConfig,
 } from "./lib/kafka.ts";
-import { useFastVarints } from "./lib/kafkajs_varint.ts";
 import { partitionFor } from "./lib/partitioner.ts";
 import { openReplay, type ReplayItem } from "./lib/replay.ts";
 import { ANOMALY_TOPIC, STATS_TOPIC, STATS_TOPIC_CONFIG } from "./lib/stats_topic.ts";
@@ -91,7 +90,6 @@ export async function main(args: string[]): Promise<number> {
   const stop = onStopSignal();
   const perSend = config.delay === 0 ? BACKFILL_BATCH : 1;
   const { pages, about } = await openSource(config, perSend);
-  useFastVarints();
   const kafka = createKafka(config.brokers, "p7-producer");
   const admin = kafka.admin();
   try {

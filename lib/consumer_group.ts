@@ -28,7 +28,6 @@ import {
   kafkaError,
   TOPIC,
 } from "./kafka.ts";
-import { useFastVarints } from "./kafkajs_varint.ts";
 import {
   anomalyRecords,
   STATS_TOPIC,
@@ -135,7 +134,6 @@ export async function countGroup(
   stop: AbortSignal,
   events: GroupEvents,
 ): Promise<GroupSnapshot> {
-  useFastVarints();
   const states = new Map<number, GroupPartition>();
   for (const partition of options.partitions) {
     const stats = await readStats(options.dir, partition);

@@ -15,6 +15,8 @@ import {
   type RetryOptions,
 } from "kafkajs";
 import { P7Error } from "./errors.ts";
+import { useFastFetchDecoder } from "./kafkajs_fetch.ts";
+import { useFastVarints } from "./kafkajs_varint.ts";
 
 /** The topic every p7 script uses. */
 export const TOPIC = "temperatures";
@@ -90,7 +92,8 @@ export interface CreateKafkaOptions {
 /**
  * A kafkajs client with p7's settings: quick connection failures, a bounded retry budget
  * (about 20 s by default, so an unreachable broker is reported instead of retried forever),
- * and kafkajs logging off unless `P7_KAFKA_LOG` is `error`, `warn`, `info` or `debug`.
+ * kafkajs logging off unless `P7_KAFKA_LOG` is `error`, `warn`, `info` or `debug`, and the
+ * faster varint and Fetch codecs (`lib/kafkajs_varint.ts`, `lib/kafkajs_fetch.ts`) in place.
  * Requires `--allow-net` and `--allow-env`.
  */
 export function createKafka(
@@ -98,6 +101,9 @@ export function createKafka(
   clientId: string,
   options: CreateKafkaOptions = {},
 ): Kafka {
+  // Every client p7 makes writes and reads records with the faster codecs.
+  useFastVarints();
+  useFastFetchDecoder();
   const level = LOG_LEVELS[Deno.env.get("P7_KAFKA_LOG") ?? "nothing"] ?? logLevel.NOTHING;
   const config: KafkaConfig = {
     clientId,
