@@ -108,12 +108,14 @@ Deno.test("a consumer restarted after a producer restart refuses the old checkpo
 });
 
 Deno.test("SIGINT or SIGTERM at any moment: exit 0, whole batches only, a restart is exact", async () => {
-  await backfill(100000, 27);
+  // Long enough for the threaded consumer (about 400,000 messages a second here) to be
+  // stopped mid-backlog several times.
+  await backfill(300000, 27);
   const total = (await endOffsets()).reduce((sum, end) => sum + end, 0);
   let behind = 0;
   const dir = await tempDir();
   // From "just started" (still connecting to Kafka) to the middle of the backlog.
-  for (const [i, wait] of [0, 0, 150, 300, 600, 900, 1200].entries()) {
+  for (const [i, wait] of [0, 0, 50, 100, 200, 400, 800].entries()) {
     const signal = i % 2 === 0 ? "SIGINT" : "SIGTERM";
     // Two threads whatever the machine: every thread must finish its batch.
     const consumer = spawn("consumer.ts", ["0", "1", "2", "3", "--dir", dir, "--threads", "2"]);
