@@ -1,4 +1,4 @@
-#!/usr/bin/env -S deno run --allow-net --allow-env --allow-read --allow-write --v8-flags=--max-semi-space-size=1
+#!/usr/bin/env -S deno run --allow-net --allow-env --allow-read --allow-write --v8-flags=--max-semi-space-size=8,--heap-growing-percent=50
 /**
  * Counts the named partitions of `temperatures` into `DIR/partition-N.json`, exactly once:
  * the file holds the stats and the next offset to read, replaced atomically after each batch,

@@ -49,7 +49,7 @@ until grep -q 'recreated' "$log"; do
 done
 for partitions in "0 2" "1 3"; do
   # shellcheck disable=SC2086
-  deno run --allow-net --allow-env --allow-read --allow-write --v8-flags=--max-semi-space-size=1 consumer.ts $partitions &
+  deno run --allow-net --allow-env --allow-read --allow-write --v8-flags=--max-semi-space-size=8,--heap-growing-percent=50 consumer.ts $partitions &
   pids+=($!)
 done
 echo "pipeline: running; statistics in $files/partition-N.json, chart in $files/month.svg; Ctrl-C stops"
