@@ -16,6 +16,7 @@ import {
 } from "kafkajs";
 import { P7Error } from "./errors.ts";
 import { useFastFetchDecoder } from "./kafkajs_fetch.ts";
+import { useFastProduceEncoder } from "./kafkajs_produce.ts";
 import { useFastVarints } from "./kafkajs_varint.ts";
 
 /** The topic every p7 script uses. */
@@ -93,7 +94,8 @@ export interface CreateKafkaOptions {
  * A kafkajs client with p7's settings: quick connection failures, a bounded retry budget
  * (about 20 s by default, so an unreachable broker is reported instead of retried forever),
  * kafkajs logging off unless `P7_KAFKA_LOG` is `error`, `warn`, `info` or `debug`, and the
- * faster varint and Fetch codecs (`lib/kafkajs_varint.ts`, `lib/kafkajs_fetch.ts`) in place.
+ * faster varint, Fetch and Produce codecs (`lib/kafkajs_varint.ts`, `lib/kafkajs_fetch.ts`,
+ * `lib/kafkajs_produce.ts`) in place.
  * Requires `--allow-net` and `--allow-env`.
  */
 export function createKafka(
@@ -104,6 +106,7 @@ export function createKafka(
   // Every client p7 makes writes and reads records with the faster codecs.
   useFastVarints();
   useFastFetchDecoder();
+  useFastProduceEncoder();
   const level = LOG_LEVELS[Deno.env.get("P7_KAFKA_LOG") ?? "nothing"] ?? logLevel.NOTHING;
   const config: KafkaConfig = {
     clientId,
