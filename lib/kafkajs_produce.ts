@@ -154,7 +154,8 @@ export function useFastProduceEncoder(): void {
     return (args: ProduceArgs) => {
       const built = build(args);
       if ((args.compression ?? compression.Types.None) === compression.Types.None) {
-        built.request.encode = async () => encodeProduce(args);
+        // A promise either way, a failure included, as kafkajs's encoder gives.
+        built.request.encode = () => new Promise((resolve) => resolve(encodeProduce(args)));
       }
       return built;
     };

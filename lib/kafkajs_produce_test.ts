@@ -34,7 +34,7 @@ async function theirs(args: ProduceArgs, version = 7): Promise<string> {
 }
 
 async function ours(args: ProduceArgs): Promise<string> {
-  return await atNow(async () => Buffer.from(encodeProduce(args).buffer).toString("hex"))
+  return await atNow(() => Promise.resolve(Buffer.from(encodeProduce(args).buffer).toString("hex")))
     .catch((error) => `error: ${error.constructor.name}`);
 }
 
