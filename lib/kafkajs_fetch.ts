@@ -105,7 +105,7 @@ class Printer {
   }
 }
 
-/** Slots of `Reader.shared`'s cache, and the longest bytes it keeps. */
+/** Slots of `Reader.slot`'s cache, and the longest bytes it keeps. */
 const SHARED_SLOTS = 16;
 const SHARED_MAX = 64;
 

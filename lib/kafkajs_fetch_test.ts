@@ -129,6 +129,8 @@ Deno.test("headers, null keys and values, and repeated header keys decode as kaf
     { headers: { "__proto__": "odd", constructor: "c" } },
     { key: "", value: "", headers: { "": "" } },
     { value: "é ü ✓ 😀", headers: { "ключ": "значение" } },
+    // Keys alike but for a byte the cache's hash skips.
+    ...["aXcde", "aYcde", "aXcde", "aZcde"].map((key) => ({ key, headers: { [key]: key } })),
   ];
   await same(response([{ partition: 1, set: await batch({ records }) }]), "headers");
 });
@@ -137,6 +139,9 @@ Deno.test("offsets and timestamps past 2^53 and odd deltas take the slow path's 
   const cases: [string, BatchSpec][] = [
     ["offset past 2^53", { firstOffset: "9007199254740990", records: reports(5) }],
     ["offset near 2^63", { firstOffset: "9223372036854775000", records: reports(3) }],
+    ["offsets across a thousand", { firstOffset: "1998", records: reports(5) }],
+    ["offsets in the millions", { firstOffset: "123456998", records: reports(4) }],
+    ["negative first offset", { firstOffset: "-3", records: reports(6) }],
     ["timestamp -1", { firstTimestamp: -1, records: reports(3) }],
     ["large timestamp delta", {
       records: [{ timestampDelta: 2 ** 40 }, { timestampDelta: -(2 ** 29) }, {
