@@ -174,11 +174,61 @@ export interface Publication {
   anomalies: StatsRecord[];
 }
 
+/**
+ * The most bytes of keys and values (with a per-record allowance for its header and framing)
+ * one request puts in a topic partition: half the broker's default limit on a record batch
+ * (`message.max.bytes`, 1 MiB). A consumer restarted on a million days' checkpoint publishes
+ * about 1.7 MB for one partition, which the broker refuses in one batch.
+ */
+export const PUBLISH_BYTES = 512 * 1024;
+
+/** Bytes of a record in a request besides its key and value: the run header and framing. */
+const RECORD_OVERHEAD = 64;
+
+/** `records` in runs of at most `maxBytes` (a record larger than that alone), in order. */
+function chunks(records: StatsRecord[], maxBytes: number): StatsRecord[][] {
+  const runs: StatsRecord[][] = [];
+  let run: StatsRecord[] = [];
+  let bytes = 0;
+  for (const record of records) {
+    const size = Buffer.byteLength(record.key) + Buffer.byteLength(record.value) + RECORD_OVERHEAD;
+    if (run.length > 0 && bytes + size > maxBytes) {
+      runs.push(run);
+      [run, bytes] = [[], 0];
+    }
+    run.push(record);
+    bytes += size;
+  }
+  if (run.length > 0) runs.push(run);
+  return runs;
+}
+
+/**
+ * A publication as the requests that send it, in order: in each, the statistics and the
+ * anomalies each stay within `maxBytes`. The last request carries the last statistics (the
+ * offset record) and the last anomalies, so a reader that sees the offset has all before it.
+ *
+ * @example
+ * ```ts
+ * publicationRequests({ stats: statsRecords(stats), anomalies: [] }, PUBLISH_BYTES);
+ * ```
+ */
+export function publicationRequests(publication: Publication, maxBytes: number): Publication[] {
+  const stats = chunks(publication.stats, maxBytes);
+  const anomalies = chunks(publication.anomalies, maxBytes);
+  const count = Math.max(stats.length, anomalies.length, 1);
+  return Array.from({ length: count }, (_, i) => ({
+    stats: stats[i - (count - stats.length)] ?? [],
+    anomalies: anomalies[i - (count - anomalies.length)] ?? [],
+  }));
+}
+
 /** Publishes each partition's statistics and anomalies after its checkpoint is written. */
 export interface StatsPublisher {
   /**
-   * Sends the records to `partition` of their topics with the run header, in one request;
-   * resolves once acknowledged by the in-sync replicas.
+   * Sends the records to `partition` of their topics with the run header, in as few requests
+   * as `publicationRequests` allows (one, unless it is large); resolves once all are
+   * acknowledged by the in-sync replicas.
    */
   publish(partition: number, records: Publication, run: string | undefined): Promise<void>;
   disconnect(): Promise<void>;
@@ -197,15 +247,20 @@ export async function statsPublisher(kafka: Kafka, anomalies: boolean): Promise<
   });
   await producer.connect();
   return {
-    async publish(partition, records, run) {
+    async publish(partition, publication, run) {
       const headers = run === undefined ? undefined : { [RUN_HEADER]: Buffer.from(run) };
       const messages = (records: StatsRecord[]) =>
         records.map(({ key, value }) => ({ partition, key, value, headers }));
-      const topicMessages = [{ topic: STATS_TOPIC, messages: messages(records.stats) }];
-      if (anomalies && records.anomalies.length > 0) {
-        topicMessages.push({ topic: ANOMALY_TOPIC, messages: messages(records.anomalies) });
+      for (const request of publicationRequests(publication, PUBLISH_BYTES)) {
+        const topicMessages = [];
+        if (request.stats.length > 0) {
+          topicMessages.push({ topic: STATS_TOPIC, messages: messages(request.stats) });
+        }
+        if (anomalies && request.anomalies.length > 0) {
+          topicMessages.push({ topic: ANOMALY_TOPIC, messages: messages(request.anomalies) });
+        }
+        if (topicMessages.length > 0) await producer.sendBatch({ acks: -1, topicMessages });
       }
-      await producer.sendBatch({ acks: -1, topicMessages });
     },
     disconnect: () => producer.disconnect(),
   };

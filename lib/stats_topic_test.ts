@@ -1,7 +1,14 @@
 import assert from "node:assert/strict";
 import { P7Error } from "./errors.ts";
 import { parseAnomaly } from "./anomaly.ts";
-import { anomalyRecords, foldStatsRecord, orderedTables, statsRecords } from "./stats_topic.ts";
+import {
+  anomalyRecords,
+  foldStatsRecord,
+  orderedTables,
+  publicationRequests,
+  type StatsRecord,
+  statsRecords,
+} from "./stats_topic.ts";
 import type { PartitionStats } from "./stats.ts";
 
 /** An entry of one day. */
@@ -119,4 +126,37 @@ Deno.test("anomalyRecords: keyed by date, the log's line as value", () => {
   }]);
   assert.deepEqual(parseAnomaly(anomalyRecords([anomaly])[0]!.value), anomaly);
   assert.throws(() => parseAnomaly('{"date":"2001-07-04","degrees":"hot"}'), /degrees "hot"/);
+});
+
+Deno.test("publicationRequests: bounded requests, in order, the offset and last anomaly last", () => {
+  const records = (prefix: string, count: number, size: number): StatsRecord[] =>
+    Array.from({ length: count }, (_, i) => ({ key: `${prefix}${i}`, value: "v".repeat(size) }));
+  const bytes = (list: StatsRecord[]) =>
+    list.reduce((sum, r) => sum + r.key.length + r.value.length + 64, 0);
+  const stats = [...records("March-", 100, 900), { key: "offset-0", value: "{}" }];
+  const anomalies = records("2001-03-", 30, 400);
+  for (const max of [1_000, 10_000, 50_000, 10_000_000]) {
+    const requests = publicationRequests({ stats, anomalies }, max);
+    assert.deepEqual(requests.flatMap((r) => r.stats), stats, `stats at ${max}`);
+    assert.deepEqual(requests.flatMap((r) => r.anomalies), anomalies, `anomalies at ${max}`);
+    for (const request of requests) {
+      for (const part of [request.stats, request.anomalies]) {
+        assert.ok(part.length <= 1 || bytes(part) <= max, `a request of ${bytes(part)} > ${max}`);
+      }
+    }
+    assert.equal(requests.at(-1)!.stats.at(-1)!.key, "offset-0");
+    assert.equal(requests.at(-1)!.anomalies.at(-1)!.key, "2001-03-29");
+  }
+  assert.equal(publicationRequests({ stats, anomalies }, 10_000_000).length, 1);
+  assert.equal(publicationRequests({ stats, anomalies }, 10_000).length, 10);
+  // A record larger than the bound goes alone.
+  const big = [{ key: "k", value: "x".repeat(5_000) }, { key: "offset-1", value: "{}" }];
+  assert.deepEqual(publicationRequests({ stats: big, anomalies: [] }, 1_000).map((r) => r.stats), [
+    [big[0]],
+    [big[1]],
+  ]);
+  assert.deepEqual(publicationRequests({ stats: [], anomalies: [] }, 1_000), [{
+    stats: [],
+    anomalies: [],
+  }]);
 });

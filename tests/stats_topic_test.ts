@@ -6,8 +6,8 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { createKafka } from "../lib/kafka.ts";
-import { fetchStats, STATS_TOPIC } from "../lib/stats_topic.ts";
+import { createKafka, PARTITIONS, recreateTopic } from "../lib/kafka.ts";
+import { fetchStats, STATS_TOPIC, STATS_TOPIC_CONFIG } from "../lib/stats_topic.ts";
 import { startDashboard } from "./dashboard_harness.ts";
 import {
   BROKERS,
@@ -170,6 +170,43 @@ Deno.test({
     assert.equal(latest.size, 4 + 14); // 12 months of 1990 and 2 of 1991, and 4 offsets
     await Deno.remove(dir, { recursive: true });
   },
+});
+
+Deno.test("a consumer restarted on a checkpoint of over 1 MB republishes it whole", async () => {
+  // The broker takes at most 1 MiB in a record batch; 700,000 days give partition 2 a file of
+  // about 1.2 MB, so its whole state must go in several requests.
+  const produced = await run("producer.ts", ["--count", "700000", "--delay", "0", "--seed", "8"]);
+  assert.equal(produced.code, 0, produced.stderr);
+  const dir = await tempDir();
+  const first = spawn("consumer.ts", ["0", "1", "2", "3", "--dir", dir]);
+  await waitCaughtUp(dir, [0, 1, 2, 3]);
+  assert.equal((await first.stop()).code, 0);
+  const largest = Math.max(
+    ...await Promise.all(
+      [0, 1, 2, 3].map(async (p) => (await Deno.stat(join(dir, `partition-${p}.json`))).size),
+    ),
+  );
+  assert.ok(largest > 1_100_000, `the largest checkpoint is only ${largest} bytes`);
+  // An empty topic: what it holds next is the restart's publication alone.
+  const admin = createKafka(brokers, "p7-test").admin();
+  await admin.connect();
+  await recreateTopic(admin, STATS_TOPIC, { partitions: PARTITIONS, config: STATS_TOPIC_CONFIG });
+  await admin.disconnect();
+  const again = spawn("consumer.ts", ["0", "1", "2", "3", "--dir", dir]);
+  await waitFor("the consumer to start", () => /published to|^error:/m.test(again.stderr()));
+  assert.doesNotMatch(again.stderr(), /^error:/m);
+  const files = await readAll(dir);
+  await waitFor("the topic to hold the files", async () => {
+    try {
+      assert.deepEqual(await fromTopic(), files);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+  const { code, stderr } = await again.stop();
+  assert.equal(code, 0, stderr);
+  await Deno.remove(dir, { recursive: true });
 });
 
 Deno.test("without the statistics topic the consumer says so and counts as before", async () => {
