@@ -23,7 +23,11 @@ import TimestampTypes from "kafkajs/src/protocol/timestampTypes.js";
 /** kafkajs's own decoder of Fetch v11 responses, for values outside the fast path and tests. */
 export const kafkajsDecode: (raw: Buffer) => Promise<FetchResponse> = fetchV11.decode;
 
-/** A record as kafkajs's decoder gives it to `eachBatch`. */
+/**
+ * A record as kafkajs's decoder gives it to `eachBatch`. Records of a response with equal keys,
+ * or equal header bytes, share one key `Buffer`, or one headers object: read them, do not
+ * change them.
+ */
 export interface FetchedRecord {
   magicByte: number;
   attributes: number;
@@ -284,6 +288,10 @@ function readBatch(reader: Reader, batchEnd: number): FetchedRecord[] {
   const appendTime = timestampType === TimestampTypes.LOG_APPEND_TIME;
   if (count < -1) throw new Unusual();
   const records: FetchedRecord[] = new Array(Math.max(count, 0));
+  // Records with the same header bytes (a producer's run id on every one) share one object.
+  let lastHeaders: FetchedRecord["headers"] | undefined;
+  let lastHeadersAt = 0;
+  let lastHeadersLength = -1;
   // Records sent together share a timestamp: its text is made once.
   let lastDelta = NaN;
   let lastTimestamp = maxTimestamp;
@@ -297,6 +305,26 @@ function readBatch(reader: Reader, batchEnd: number): FetchedRecord[] {
     const offsetDelta = reader.varint();
     const key = reader.sharedBytes();
     const value = reader.bytes();
+    const headersAt = reader.at;
+    const headersLength = end - headersAt;
+    let headers: FetchedRecord["headers"];
+    if (
+      lastHeaders !== undefined && headersLength === lastHeadersLength &&
+      reader.buf.compare(
+          reader.buf,
+          headersAt,
+          end,
+          lastHeadersAt,
+          lastHeadersAt + headersLength,
+        ) ===
+        0
+    ) {
+      headers = lastHeaders;
+    } else {
+      headers = lastHeaders = readHeaders(reader);
+      lastHeadersAt = headersAt;
+      lastHeadersLength = headersLength;
+    }
     if (!appendTime && timestampDelta !== lastDelta) {
       lastDelta = timestampDelta;
       lastTimestamp = reader.times.sum(firstTimestamp, timestampDelta);
@@ -308,7 +336,7 @@ function readBatch(reader: Reader, batchEnd: number): FetchedRecord[] {
       offset: reader.offsets.sum(firstOffset, offsetDelta),
       key,
       value,
-      headers: readHeaders(reader),
+      headers,
       isControlRecord: isControlBatch,
       batchContext,
     };
