@@ -15,9 +15,9 @@
 import { Buffer } from "node:buffer";
 import Encoder from "kafkajs/src/protocol/encoder.js";
 import compression from "kafkajs/src/protocol/message/compression/index.js";
-import crc32C from "kafkajs/src/protocol/recordBatch/crc32C/index.js";
 import produce from "kafkajs/src/protocol/requests/produce/index.js";
 import Long from "kafkajs/src/utils/long.js";
+import { crc32c } from "./crc32c.ts";
 
 type KafkajsEncoder = typeof Encoder.prototype;
 
@@ -46,35 +46,83 @@ export interface ProduceArgs {
 const MAGIC_BYTE = 2;
 const TRANSACTIONAL_MASK = 0x10;
 
-/** A record's headers as kafkajs lists them: an array value gives one header per element. */
-function headerList(headers: ProduceMessage["headers"]): { key: string; value: unknown }[] {
-  const list: { key: string; value: unknown }[] = [];
-  for (const key of Object.keys(headers!)) {
-    const value = headers![key];
-    if (Array.isArray(value)) { for (const each of value) list.push({ key, value: each }); }
-    else list.push({ key, value });
-  }
-  return list;
+/** A header as kafkajs lists them, with the byte sizes of its key and value. */
+interface Header {
+  key: string;
+  value: unknown;
+  keySize: number;
+  valueSize: number;
 }
 
-/** Bytes of a record after its length, as kafkajs's `Record` counts them. */
-function bodySize(
-  timestampDelta: number,
-  offsetDelta: number,
-  message: ProduceMessage,
-  headers: { key: string; value: unknown }[],
-): number {
-  let size = 1 + Encoder.sizeOfVarLong(timestampDelta) + Encoder.sizeOfVarInt(offsetDelta) +
-    Encoder.sizeOfVarIntBytes(message.key) + Encoder.sizeOfVarIntBytes(message.value) +
-    Encoder.sizeOfVarInt(headers.length);
-  for (const { key, value } of headers) {
-    const keySize = Buffer.byteLength(key);
-    // Before the null check, as in kafkajs: a null header value fails there too.
-    const valueSize = Buffer.byteLength(value as string);
-    size += Encoder.sizeOfVarInt(keySize) + keySize;
-    size += value === null ? Encoder.sizeOfVarInt(-1) : Encoder.sizeOfVarInt(valueSize) + valueSize;
+/** A record's sizes and headers, worked out before it is written. */
+interface Planned {
+  message: ProduceMessage;
+  timestampDelta: number;
+  keySize: number;
+  valueSize: number;
+  headers: Header[];
+  /** Bytes after the record's length. */
+  body: number;
+}
+
+/**
+ * The UTF-8 bytes of a key, value or header as kafkajs's `Buffer.byteLength` counts them (-1
+ * for a null key or value); text that is all ASCII without a call into the runtime.
+ */
+function byteSize(value: unknown): number {
+  if (typeof value === "string") {
+    for (let i = 0; i < value.length; i++) {
+      if (value.charCodeAt(i) > 0x7f) return Buffer.byteLength(value);
+    }
+    return value.length;
   }
-  return size;
+  if (value instanceof Buffer) return value.length;
+  // kafkajs's own call, which refuses what it cannot measure (a null header value too).
+  return Buffer.byteLength(value as string);
+}
+
+/** A record's headers (an array value gives one header per element) and sizes, as kafkajs. */
+function plan(message: ProduceMessage, offsetDelta: number, timestampDelta: number): Planned {
+  const headers: Header[] = [];
+  const all = message.headers === undefined ? {} : message.headers;
+  for (const key of Object.keys(all)) {
+    const value = all[key];
+    for (const each of Array.isArray(value) ? value : [value]) {
+      headers.push({ key, value: each, keySize: byteSize(key), valueSize: byteSize(each) });
+    }
+  }
+  const keySize = message.key == null ? -1 : byteSize(message.key);
+  const valueSize = message.value == null ? -1 : byteSize(message.value);
+  let body = 1 + Encoder.sizeOfVarLong(timestampDelta) + Encoder.sizeOfVarInt(offsetDelta) +
+    Encoder.sizeOfVarInt(keySize) + Math.max(keySize, 0) +
+    Encoder.sizeOfVarInt(valueSize) + Math.max(valueSize, 0) +
+    Encoder.sizeOfVarInt(headers.length);
+  for (const { keySize, valueSize } of headers) {
+    body += Encoder.sizeOfVarInt(keySize) + keySize + Encoder.sizeOfVarInt(valueSize) + valueSize;
+  }
+  return { message, timestampDelta, keySize, valueSize, headers, body };
+}
+
+/**
+ * Writes length-prefixed bytes as kafkajs's `Encoder.writeVarIntBytes` does; a `Buffer` or
+ * ASCII text (`size` equal to its length) straight into the encoder's buffer.
+ */
+function writeBytes(out: KafkajsEncoder, value: unknown, size: number): void {
+  const ascii = typeof value === "string" && size === value.length;
+  if (!ascii && !(value instanceof Buffer)) {
+    out.writeVarIntBytes(value);
+    return;
+  }
+  out.writeVarInt(size);
+  out.ensureAvailable(size);
+  const buf: Buffer = out.buf;
+  if (ascii) {
+    let at = out.offset;
+    for (let i = 0; i < size; i++) buf[at++] = (value as string).charCodeAt(i);
+  } else {
+    buf.set(value as Buffer, out.offset);
+  }
+  out.offset += size;
 }
 
 /** Writes one partition's record batch (with its length in front) as kafkajs does. */
@@ -82,13 +130,10 @@ function writeBatch(
   out: KafkajsEncoder,
   args: ProduceArgs,
   firstSequence: number | undefined,
-  messages: ProduceMessage[],
+  records: Planned[],
+  firstTimestamp: unknown,
+  maxTimestamp: unknown,
 ): void {
-  const dateNow = Date.now();
-  // kafkajs's order: the messages' own timestamps, sorted as text.
-  const stamps = messages.map((m) => m.timestamp).filter((t) => t != null).sort();
-  const firstTimestamp = stamps.length === 0 ? dateNow : stamps[0]!;
-  const maxTimestamp = stamps.length === 0 ? dateNow : stamps[stamps.length - 1]!;
   const sizeAt = out.offset;
   out.writeInt32(0); // the record set's size, filled in below
   out.writeInt64(Long.fromInt(0)).writeInt32(0); // first offset; the batch length, below
@@ -96,47 +141,70 @@ function writeBatch(
   out.writeInt32(0).writeInt8(MAGIC_BYTE).writeUInt32(0); // leader epoch; the CRC, below
   const bodyAt = out.offset;
   out.writeInt16(args.transactionalId ? TRANSACTIONAL_MASK : 0)
-    .writeInt32(messages.length - 1)
+    .writeInt32(records.length - 1)
     .writeInt64(firstTimestamp)
     .writeInt64(maxTimestamp)
     .writeInt64(args.producerId === undefined ? Long.fromInt(-1) : args.producerId)
     .writeInt16(args.producerEpoch === undefined ? 0 : args.producerEpoch)
     .writeInt32(firstSequence === undefined ? 0 : firstSequence)
-    .writeInt32(messages.length);
-  for (let i = 0; i < messages.length; i++) {
-    const message = messages[i]!;
-    const timestampDelta = ((message.timestamp || dateNow) as number) - (firstTimestamp as number);
-    const headers = headerList(message.headers === undefined ? {} : message.headers);
-    out.writeVarInt(bodySize(timestampDelta, i, message, headers))
-      .writeInt8(0)
-      .writeVarLong(timestampDelta)
-      .writeVarInt(i)
-      .writeVarIntBytes(message.key)
-      .writeVarIntBytes(message.value)
-      .writeVarInt(headers.length);
-    for (const { key, value } of headers) out.writeVarIntString(key).writeVarIntBytes(value);
+    .writeInt32(records.length);
+  for (let i = 0; i < records.length; i++) {
+    const { message, timestampDelta, keySize, valueSize, headers, body } = records[i]!;
+    out.writeVarInt(body).writeInt8(0).writeVarLong(timestampDelta).writeVarInt(i);
+    writeBytes(out, message.key, keySize);
+    writeBytes(out, message.value, valueSize);
+    out.writeVarInt(headers.length);
+    for (const header of headers) {
+      writeBytes(out, header.key, header.keySize);
+      writeBytes(out, header.value, header.valueSize);
+    }
   }
   const end = out.offset;
   const buf: Buffer = out.buf;
-  buf.writeUInt32BE(crc32C(buf.subarray(bodyAt, end)), bodyAt - 4);
+  buf.writeUInt32BE(crc32c(buf, bodyAt, end), bodyAt - 4);
   buf.writeInt32BE(end - lengthEnd, lengthEnd - 4);
   buf.writeInt32BE(end - sizeAt - 4, sizeAt);
 }
 
+/** Bytes of a record batch besides its records: offset, length, and the header it counts. */
+const BATCH_OVERHEAD = 61;
+
 /** Encodes an uncompressed Produce request (v3 to v7) as kafkajs's own encoder does. */
 export function encodeProduce(args: ProduceArgs): KafkajsEncoder {
-  const out = new Encoder(64 * 1024);
-  out.writeString(args.transactionalId === undefined ? null : args.transactionalId).writeInt16(
-    args.acks,
-  ).writeInt32(args.timeout);
-  out.writeInt32(args.topicData.length);
-  for (const { topic, partitions } of args.topicData) {
+  let size = 64;
+  const batches = args.topicData.map(({ topic, partitions }) => {
+    size += 8 + 3 * topic.length;
+    return partitions.map(({ messages }) => {
+      const dateNow = Date.now();
+      // kafkajs's order: the messages' own timestamps, sorted as text.
+      const stamps = messages.map((m) => m.timestamp).filter((t) => t != null).sort();
+      const firstTimestamp = stamps.length === 0 ? dateNow : stamps[0]!;
+      const maxTimestamp = stamps.length === 0 ? dateNow : stamps[stamps.length - 1]!;
+      const records = messages.map((message, i) =>
+        plan(
+          message,
+          i,
+          ((message.timestamp || dateNow) as number) - (firstTimestamp as number),
+        )
+      );
+      size += 8 + BATCH_OVERHEAD;
+      for (const { body } of records) size += 5 + body;
+      return { records, firstTimestamp, maxTimestamp };
+    });
+  });
+  // One buffer the size of the request (kafkajs's writers still grow it if need be).
+  const out = new Encoder(1);
+  out.buf = Buffer.allocUnsafe(size);
+  out.writeString(args.transactionalId === undefined ? null : args.transactionalId);
+  out.writeInt16(args.acks).writeInt32(args.timeout).writeInt32(args.topicData.length);
+  args.topicData.forEach(({ topic, partitions }, t) => {
     out.writeString(topic).writeInt32(partitions.length);
-    for (const { partition, firstSequence, messages } of partitions) {
+    partitions.forEach(({ partition, firstSequence }, p) => {
+      const { records, firstTimestamp, maxTimestamp } = batches[t]![p]!;
       out.writeInt32(partition);
-      writeBatch(out, args, firstSequence, messages);
-    }
-  }
+      writeBatch(out, args, firstSequence, records, firstTimestamp, maxTimestamp);
+    });
+  });
   return out;
 }
 
