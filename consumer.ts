@@ -185,7 +185,12 @@ export async function main(args: string[]): Promise<number> {
   }
   const prepared = await prepare(config, offsets);
   const offsetsNow = new Map([...prepared].map(([partition, { offset }]) => [partition, offset]));
-  const groups = dealPartitions(config.partitions, config.threads);
+  // Each thread about the same to read: what is left of its partitions plus their share of
+  // the topic (what a live stream will bring them).
+  const groups = dealPartitions(config.partitions, config.threads, (partition) => {
+    const { low, high } = offsets[partition]!;
+    return 2 * high - low - offsetsNow.get(partition)!;
+  });
   const snapshots: GroupSnapshot[] = groups.map(() => ({
     totals: { counted: 0, duplicates: 0, rejected: 0, anomalies: 0 },
     offsets: {},

@@ -72,18 +72,38 @@ export interface GroupEvents {
 }
 
 /**
- * `partitions` dealt into `threads` groups, as evenly as they go; no group is empty.
+ * `partitions` dealt into `threads` groups of about equal `weight` (the records a partition
+ * has to read), heaviest first into the lightest group; no group is empty, and each lists its
+ * partitions in order. Partitions carry unequal shares of the days (the month keys hash
+ * unevenly: 4, 2, 3 and 3 months), so dealing them in turn left one thread 40% more to read
+ * than the other.
  *
  * @example
  * ```ts
  * dealPartitions([0, 1, 2, 3], 2); // [[0, 2], [1, 3]]
+ * dealPartitions([0, 1, 2, 3], 2, (p) => [26, 17, 35, 26][p]!); // [[1, 2], [0, 3]]
  * ```
  */
-export function dealPartitions(partitions: number[], threads: number): number[][] {
+export function dealPartitions(
+  partitions: number[],
+  threads: number,
+  weight: (partition: number) => number = () => 0,
+): number[][] {
   const count = Math.max(1, Math.min(threads, partitions.length));
-  const groups: number[][] = Array.from({ length: count }, () => []);
-  partitions.forEach((partition, i) => groups[i % count]!.push(partition));
-  return groups;
+  const groups = Array.from({ length: count }, () => ({ load: 0, partitions: [] as number[] }));
+  const heaviestFirst = [...partitions].sort((a, b) => weight(b) - weight(a) || a - b);
+  for (const partition of heaviestFirst) {
+    // The lightest group; among equals the one with fewest partitions, then the first.
+    const group = groups.reduce((best, g) =>
+      g.load < best.load ||
+        (g.load === best.load && g.partitions.length < best.partitions.length)
+        ? g
+        : best
+    );
+    group.load += weight(partition);
+    group.partitions.push(partition);
+  }
+  return groups.map((g) => g.partitions.sort((a, b) => a - b));
 }
 
 /** The totals of several snapshots. */
