@@ -167,7 +167,7 @@ function writeBatch(
 }
 
 /** Bytes of a record batch besides its records: offset, length, and the header it counts. */
-const BATCH_OVERHEAD = 61;
+const BATCH_HEADER = 61;
 
 /** Encodes an uncompressed Produce request (v3 to v7) as kafkajs's own encoder does. */
 export function encodeProduce(args: ProduceArgs): KafkajsEncoder {
@@ -187,7 +187,7 @@ export function encodeProduce(args: ProduceArgs): KafkajsEncoder {
           ((message.timestamp || dateNow) as number) - (firstTimestamp as number),
         )
       );
-      size += 8 + BATCH_OVERHEAD;
+      size += 8 + BATCH_HEADER;
       for (const { body } of records) size += 5 + body;
       return { records, firstTimestamp, maxTimestamp };
     });
