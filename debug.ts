@@ -12,9 +12,11 @@ import {
   disconnectQuickly,
   fetchGuard,
   kafkaError,
+  PROMPT_CONSUMER,
   TOPIC,
   topicOffsets,
 } from "./lib/kafka.ts";
+import { writeAll } from "./lib/atomic_write.ts";
 import { pyDict } from "./lib/pyrepr.ts";
 import { validateRecord } from "./lib/report.ts";
 
@@ -52,6 +54,7 @@ export async function main(args: string[]): Promise<number> {
   const consumer = kafka.consumer({
     groupId: "debug",
     allowAutoTopicCreation: false,
+    ...PROMPT_CONSUMER,
     retry: guard.retry,
   });
   let failure: unknown;
@@ -67,6 +70,7 @@ export async function main(args: string[]): Promise<number> {
     if (!payload.restart && !stopping) fail(payload.error);
   });
   const encoder = new TextEncoder();
+  const closed = new AbortController();
   let printed = 0;
   let unwatch = () => {};
   try {
@@ -75,11 +79,23 @@ export async function main(args: string[]): Promise<number> {
     // Not awaited: kafkajs's run() includes the group join, which it may retry for minutes,
     // and a stop signal must not wait for it.
     consumer.run({
-      eachBatch: async ({ batch }) => {
+      // Only what reached stdout is committed: a batch that could not be written is the next
+      // reader's to print.
+      eachBatchAutoResolve: false,
+      eachBatch: async ({ batch, resolveOffset }) => {
+        if (closed.signal.aborted) return;
         const lines = batch.messages.map((message) =>
           debugLine(batch.partition, message.key?.toString("utf8") ?? null, message.value) + "\n"
         );
-        await Deno.stdout.write(encoder.encode(lines.join("")));
+        try {
+          await writeAll(Deno.stdout, encoder.encode(lines.join("")));
+        } catch {
+          // Piped into `head`, or its terminal gone: stop as on a signal, leaving the group at
+          // once instead of failing with a broken pipe.
+          closed.abort();
+          return;
+        }
+        resolveOffset(batch.lastOffset());
         printed += lines.length;
       },
     }).then(() => {
@@ -89,7 +105,7 @@ export async function main(args: string[]): Promise<number> {
       // a rebalance of the shared group may pause fetches before.
       unwatch = guard.watch(consumer, fail);
     }, (error) => stopping || fail(error));
-    await Promise.race([failed, whenAborted(stop)]);
+    await Promise.race([failed, whenAborted(stop), whenAborted(closed.signal)]);
   } catch (error) {
     throw kafkaError(error, config.brokers, `consuming "${TOPIC}"`);
   } finally {
@@ -98,7 +114,8 @@ export async function main(args: string[]): Promise<number> {
     await disconnectQuickly(consumer);
   }
   if (failure !== undefined) throw kafkaError(failure, config.brokers, `consuming "${TOPIC}"`);
-  console.error(`debug: printed ${printed} messages`);
+  const why = closed.signal.aborted ? "output closed; " : "";
+  console.error(`debug: ${why}printed ${printed} messages`);
   return 0;
 }
 

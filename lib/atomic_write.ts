@@ -48,8 +48,11 @@ export async function writeFileAtomic(
   await syncDir(dirname(path));
 }
 
-/** Writes every byte: `write` may write fewer than asked. */
-export async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
+/** Writes every byte (to a file, or a stream such as `Deno.stdout`): `write` may write fewer than asked. */
+export async function writeAll(
+  file: { write(bytes: Uint8Array): Promise<number> },
+  bytes: Uint8Array,
+): Promise<void> {
   let written = 0;
   while (written < bytes.length) written += await file.write(bytes.subarray(written));
 }

@@ -1,6 +1,6 @@
 /**
  * Process plumbing shared by the entry scripts, and called only by them: the top-level error
- * report with its exit status, and the graceful stop on SIGINT/SIGTERM.
+ * report with its exit status, and the graceful stop on SIGINT/SIGTERM/SIGHUP.
  *
  * @module
  */
@@ -27,17 +27,22 @@ export async function runMain(main: () => Promise<number>): Promise<never> {
 }
 
 /**
- * An AbortSignal that aborts on the first SIGINT or SIGTERM, so a script can finish the work
- * in hand and exit 0. A second signal exits at once with status 130.
+ * An AbortSignal that aborts on the first SIGINT, SIGTERM or SIGHUP (the terminal closed), so a
+ * script can finish the work in hand, leave its group and exit 0. Only a second SIGINT (Ctrl-C
+ * pressed again) exits at once with status 130: supervisors repeat SIGTERM on their own
+ * (`script` sends it twice within a second, then SIGKILL two seconds later), and a script that
+ * took the repeat as "now" would skip leaving its group, stalling the group's next join for a
+ * whole session timeout.
  */
 export function onStopSignal(): AbortSignal {
   const controller = new AbortController();
-  const handler = () => {
+  const stop = () => controller.abort();
+  Deno.addSignalListener("SIGINT", () => {
     if (controller.signal.aborted) Deno.exit(130);
-    controller.abort();
-  };
-  Deno.addSignalListener("SIGINT", handler);
-  Deno.addSignalListener("SIGTERM", handler);
+    stop();
+  });
+  Deno.addSignalListener("SIGTERM", stop);
+  Deno.addSignalListener("SIGHUP", stop);
   return controller.signal;
 }
 

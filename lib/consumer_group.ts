@@ -26,6 +26,7 @@ import {
   type FetchGuard,
   fetchGuard,
   kafkaError,
+  PROMPT_CONSUMER,
   TOPIC,
 } from "./kafka.ts";
 import {
@@ -197,12 +198,10 @@ export async function countGroup(
     groupId: `p7-consumer-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`,
     partitionAssigners: [fixedAssigner(TOPIC, options.partitions)],
     allowAutoTopicCreation: false,
-    maxWaitTimeInMs: 500,
     // After its group coordinator is lost, a restarted consumer joins as a new member, and the
-    // new coordinator waits for the old one's session to expire (30 s by default): the group
-    // has no other member, so a short session costs nothing.
-    sessionTimeout: 10_000,
-    heartbeatInterval: 1_000,
+    // new coordinator waits for the old one's session to expire: the group has no other
+    // member, so a short session costs nothing.
+    ...PROMPT_CONSUMER,
     // Every record of a fetch is decoded into objects at once, and they live until its batch
     // is checkpointed: peak RSS over a 1,000,000-day backlog was 612 MB with 4 MiB per
     // partition, 395 MB with 1 MiB, 281 MB with 256 KiB (1 MiB in all) and 190 MB with

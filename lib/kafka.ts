@@ -368,6 +368,19 @@ export function fetchGuard(brokers: string[]): FetchGuard {
   };
 }
 
+/**
+ * Consumer timings for a prompt stop and a quick rejoin. A fetch waits at most 0.5 s for new
+ * records (Java's `fetch.max.wait.ms`; kafkajs waits 5 s), and a stop waits for the fetch in
+ * flight: on an idle topic debug took 3 s to stop, past the 2 s `script` allows before its
+ * SIGKILL. A member gone without leaving (kill -9) holds its group's next join until its
+ * session expires: 10 s here, 30 s by kafkajs's default; heartbeats go every second.
+ */
+export const PROMPT_CONSUMER = {
+  maxWaitTimeInMs: 500,
+  sessionTimeout: 10_000,
+  heartbeatInterval: 1_000,
+} as const;
+
 /** How long a client may take to disconnect before the process leaves without it. */
 export const DISCONNECT_MS = 5_000;
 
