@@ -48,7 +48,7 @@ export async function writeFileAtomic(
   await syncDir(dirname(path));
 }
 
-/** Writes every byte (to a file, or a stream such as `Deno.stdout`): `write` may write fewer than asked. */
+/** Writes every byte to a file or a stream (`Deno.stdout`): `write` may write fewer than asked. */
 export async function writeAll(
   file: { write(bytes: Uint8Array): Promise<number> },
   bytes: Uint8Array,
