@@ -3,7 +3,6 @@
  * test runs it against the image), and the grader's rules failing where they should.
  */
 import assert from "node:assert/strict";
-import { join } from "node:path";
 import {
   fileProblems,
   GRADER_DELAY,
@@ -14,11 +13,11 @@ import {
 } from "./grader.ts";
 import {
   BROKERS,
-  ROOT,
   run,
   type Running,
+  scriptLine,
   spawn,
-  spawnCommand,
+  spawnInTerminal,
   tempDir,
   waitFor,
 } from "./harness.ts";
@@ -87,17 +86,7 @@ Deno.test("the grader's timeline passes against the scripts, at 0.01 s a day", a
         return Promise.resolve();
       },
       debug: async () => {
-        // A terminal shows stdout and stderr together, as the grader sees them.
-        const line = `${Deno.execPath()} run --allow-all --no-prompt ${join(ROOT, "debug.ts")}`;
-        const terminal = spawnCommand(
-          new Deno.Command("script", {
-            args: ["-qfec", line, "/dev/null"],
-            cwd: ROOT,
-            env: { KAFKA_BROKERS: BROKERS, NO_COLOR: "1" },
-            stdout: "piped",
-            stderr: "piped",
-          }),
-        );
+        const terminal = spawnInTerminal(scriptLine("debug.ts"));
         await waitFor("debug's first line", () => terminal.stdout().includes("\n"), 30_000);
         await terminal.stop("SIGTERM");
         return terminal.stdout();

@@ -150,6 +150,32 @@ export function spawnCommand(command: Deno.Command): Running {
   };
 }
 
+/** The shell line that runs an entry script (`debug.ts`) as `spawn` does. */
+export function scriptLine(script: string): string {
+  return `${Deno.execPath()} run --allow-all --no-prompt ${join(ROOT, script)}`;
+}
+
+/** Runs a bash line against the test broker; returns at once. */
+export function spawnShell(line: string): Running {
+  return spawnCommand(
+    new Deno.Command("bash", {
+      args: ["-c", line],
+      cwd: ROOT,
+      env: { KAFKA_BROKERS: BROKERS, NO_COLOR: "1" },
+      stdout: "piped",
+      stderr: "piped",
+    }),
+  );
+}
+
+/**
+ * Runs a shell line in a terminal (`script`), which shows stdout and stderr together as a
+ * user and the course's grader see them; `stop` signals `script` itself.
+ */
+export function spawnInTerminal(line: string): Running {
+  return spawnShell(`exec script -qfec "exec ${line}" /dev/null`);
+}
+
 /** `promise`'s value, or a failure naming `what` after `ms`, so no test waits forever. */
 export async function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;

@@ -12,10 +12,11 @@ import {
   pipelineUntilCounted,
   readAll,
   recompute,
-  ROOT,
   run,
+  scriptLine,
   spawn,
-  spawnCommand,
+  spawnInTerminal,
+  spawnShell,
   tempDir,
   testKafka,
   waitCaughtUp,
@@ -146,17 +147,6 @@ Deno.test("debug leaves its group however it is stopped, so the next one starts 
     const [group] = (await admin.describeGroups(["debug"])).groups;
     assert.deepEqual([group!.state, group!.members.length], ["Empty", 0], how);
   };
-  const debugCommand = `${Deno.execPath()} run --allow-all --no-prompt debug.ts`;
-  const shell = (line: string) =>
-    spawnCommand(
-      new Deno.Command("bash", {
-        args: ["-c", line],
-        cwd: ROOT,
-        env: { KAFKA_BROKERS: BROKERS, NO_COLOR: "1" },
-        stdout: "piped",
-        stderr: "piped",
-      }),
-    );
   try {
     const hungUp = spawn("debug.ts", []);
     await waitFor("debug's first line", () => hungUp.stdout().includes("\n"));
@@ -166,7 +156,8 @@ Deno.test("debug leaves its group however it is stopped, so the next one starts 
     assert.match(stderr, /^debug: printed \d+ messages\n$/);
     await left("SIGHUP, as when its terminal closes");
 
-    const piped = await shell(`${debugCommand} | head -2; exit \${PIPESTATUS[0]}`).done;
+    const piped = await spawnShell(`${scriptLine("debug.ts")} | head -2; exit \${PIPESTATUS[0]}`)
+      .done;
     assert.equal(piped.code, 0, piped.stderr);
     assert.equal(piped.stdout.split("\n").length, 3, piped.stdout);
     assert.match(piped.stderr, /^debug: output closed; printed \d+ messages\n$/);
@@ -174,7 +165,7 @@ Deno.test("debug leaves its group however it is stopped, so the next one starts 
 
     // The course's terminal: `script` answers a SIGTERM with two to its child within a
     // second, then SIGKILL two seconds later. On an idle topic debug is waiting on a fetch.
-    const terminal = shell(`exec script -qfec "exec ${debugCommand}" /dev/null`);
+    const terminal = spawnInTerminal(scriptLine("debug.ts"));
     await waitFor("debug's first line", () => terminal.stdout().includes("\n"));
     assert.equal((await producer.stop("SIGINT")).code, 0);
     await new Promise((resolve) => setTimeout(resolve, 1000));
