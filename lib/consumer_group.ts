@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { Consumer, EachBatchPayload } from "kafkajs";
+import type { Consumer, EachBatchPayload, Kafka } from "kafkajs";
 import { type AnomalyRule, parseAnomaly } from "./anomaly.ts";
 import { appendLog, readLog, readStats, recordRun, saveStats } from "./checkpoint.ts";
 import { whenAborted } from "./cli.ts";
@@ -193,23 +193,6 @@ export async function countGroup(
   }
   events.ready();
   const guard = fetchGuard(options.brokers);
-  const consumer = kafka.consumer({
-    // A group of its own, so the fixed assigner is the only one that decides.
-    groupId: `p7-consumer-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`,
-    partitionAssigners: [fixedAssigner(TOPIC, options.partitions)],
-    allowAutoTopicCreation: false,
-    // After its group coordinator is lost, a restarted consumer joins as a new member, and the
-    // new coordinator waits for the old one's session to expire: the group has no other
-    // member, so a short session costs nothing.
-    ...PROMPT_CONSUMER,
-    // Every record of a fetch is decoded into objects at once, and they live until its batch
-    // is checkpointed: peak RSS over a 1,000,000-day backlog was 612 MB with 4 MiB per
-    // partition, 395 MB with 1 MiB, 281 MB with 256 KiB (1 MiB in all) and 190 MB with
-    // 128 KiB (512 KiB in all), at about the same rate once batches run concurrently.
-    maxBytesPerPartition: 128 * 1024,
-    maxBytes: 512 * 1024,
-    retry: guard.retry,
-  });
   const snapshot: GroupSnapshot = {
     totals: { counted: 0, duplicates: 0, rejected: 0, anomalies: 0 },
     offsets: {},
@@ -220,9 +203,21 @@ export async function countGroup(
   };
   const ticker = setInterval(() => events.progress(snap()), PROGRESS_MS);
   try {
-    await consumer.connect();
-    await consumer.subscribe({ topics: [TOPIC], fromBeginning: true });
-    await consume(consumer, { guard, publisher, options, states, stop, snap });
+    // kafkajs restarts a consumer that lost a broker in the same group, and when that broker
+    // was the group's coordinator (killed, so the member could not leave), the new
+    // coordinator holds the join until the lost member's session expires: 10 s more on a
+    // three-node cluster, 21 s in all where 11 s is the cluster's own failover. A new
+    // consumer in a new group joins at once, from the same counts.
+    let restart = true;
+    while (restart && !stop.aborted) {
+      const consumer = groupConsumer(kafka, options.partitions, guard);
+      await consumer.connect();
+      await consumer.subscribe({ topics: [TOPIC], fromBeginning: true });
+      restart = await consume(consumer, { guard, publisher, options, states, stop, snap });
+    }
+    // A stop writes what was counted.
+    for (const state of states.values()) await checkpoint(state, options.dir, publisher);
+    for (const state of states.values()) await state.published;
   } catch (error) {
     throw kafkaError(error, options.brokers, `consuming "${TOPIC}"`);
   } finally {
@@ -230,6 +225,56 @@ export async function countGroup(
     if (publisher) await disconnectQuickly(publisher);
   }
   return snap();
+}
+
+/** A consumer of `partitions` alone, in a group of its own that only it will ever join. */
+function groupConsumer(kafka: Kafka, partitions: number[], guard: FetchGuard): Consumer {
+  return kafka.consumer({
+    // A group of its own, so the fixed assigner is the only one that decides.
+    groupId: `p7-consumer-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`,
+    partitionAssigners: [fixedAssigner(TOPIC, partitions)],
+    allowAutoTopicCreation: false,
+    ...PROMPT_CONSUMER,
+    // Every record of a fetch is decoded into objects at once, and they live until its batch
+    // is checkpointed: peak RSS over a 1,000,000-day backlog was 612 MB with 4 MiB per
+    // partition, 395 MB with 1 MiB, 281 MB with 256 KiB (1 MiB in all) and 190 MB with
+    // 128 KiB (512 KiB in all), at about the same rate once batches run concurrently.
+    maxBytesPerPartition: 128 * 1024,
+    maxBytes: 512 * 1024,
+    // kafkajs would restart it in its old group: `consume` starts a new one instead.
+    retry: { ...guard.retry, restartOnFailure: () => Promise.resolve(false) },
+  });
+}
+
+/** Writes what the partition counted since its last checkpoint, then publishes it. */
+async function checkpoint(
+  state: GroupPartition,
+  dir: string,
+  publisher?: StatsPublisher,
+): Promise<void> {
+  const outcome = state.pending;
+  if (outcome === undefined) return;
+  state.pending = undefined;
+  const { partition } = state.stats;
+  if (state.run !== undefined && state.run !== state.recordedRun) {
+    await recordRun(dir, partition, state.run);
+    state.recordedRun = state.run;
+  }
+  await appendLog(dir, "rejected", outcome.rejected);
+  await appendLog(dir, "anomalies", outcome.anomalies);
+  await saveStats(dir, state.stats, state.encode);
+  state.written = performance.now();
+  if (publisher) {
+    // Derived from the files just written, so the topics are never ahead of the checkpoint,
+    // and sent while the next batch is read: one send in flight per partition, in order.
+    const records = {
+      stats: statsRecords(state.stats, outcome.changed),
+      anomalies: anomalyRecords(outcome.anomalies),
+    };
+    await state.published;
+    state.published = publisher.publish(partition, records, state.run);
+    state.published.catch(() => {}); // a failure is met at the next await of it
+  }
 }
 
 /** What `consume` works with. */
@@ -242,8 +287,14 @@ interface Consuming {
   snap: () => GroupSnapshot;
 }
 
-/** Consumes until stopped or failed; resolves once the consumer is disconnected. */
-async function consume(consumer: Consumer, context: Consuming): Promise<void> {
+/**
+ * Consumes until stopped, failed or crashed; resolves once the consumer is disconnected and
+ * its batches in hand are done: to true when it lost Kafka in a way a new consumer may ride
+ * through (`FetchGuard.restartable`).
+ *
+ * @throws what failed, once every send in flight has ended.
+ */
+async function consume(consumer: Consumer, context: Consuming): Promise<boolean> {
   const { guard, publisher, options, states, stop, snap } = context;
   const totals = snap().totals;
   let failure: unknown;
@@ -252,11 +303,17 @@ async function consume(consumer: Consumer, context: Consuming): Promise<void> {
     failure ??= error;
     failed.resolve();
   };
-  // Once stopping, kafkajs may still end a restart it had scheduled: that is no failure, the
-  // batches in hand are awaited below either way.
+  // Once stopping, kafkajs may still report a crash: that is no failure, the batches in hand
+  // are awaited below either way.
   let stopping = false;
+  let restart = false;
   consumer.on(consumer.events.CRASH, ({ payload }) => {
-    if (!payload.restart && !stopping) fail(payload.error);
+    if (stopping) return;
+    if (!guard.restartable(payload.error)) fail(payload.error);
+    else {
+      restart = true;
+      failed.resolve();
+    }
   });
   // Re-seek from the checkpoints on every join: no offset is ever committed to Kafka.
   consumer.on(consumer.events.GROUP_JOIN, () => {
@@ -265,38 +322,11 @@ async function consume(consumer: Consumer, context: Consuming): Promise<void> {
         consumer.seek({ topic: TOPIC, partition, offset: String(stats.offset) });
       }
     } catch (error) {
-      // A join that completes after kafkajs began restarting the consumer (its group is gone
-      // until the restart): the restart joins again, and seeks then.
+      // A join that completes after the consumer crashed (its group is gone): the consumer
+      // that replaces it joins, and seeks, then.
       if (!/Consumer group was not initialized/.test((error as Error).message)) throw error;
     }
   });
-  /** Writes what the partition counted since its last checkpoint, then publishes it. */
-  const checkpoint = async (state: GroupPartition) => {
-    const outcome = state.pending;
-    if (outcome === undefined) return;
-    state.pending = undefined;
-    const { partition } = state.stats;
-    if (state.run !== undefined && state.run !== state.recordedRun) {
-      await recordRun(options.dir, partition, state.run);
-      state.recordedRun = state.run;
-    }
-    await appendLog(options.dir, "rejected", outcome.rejected);
-    await appendLog(options.dir, "anomalies", outcome.anomalies);
-    await saveStats(options.dir, state.stats, state.encode);
-    state.written = performance.now();
-    if (publisher) {
-      // Derived from the files just written, so the topics are never ahead of the
-      // checkpoint, and sent while the next batch is read: one send in flight per
-      // partition, in order.
-      const records = {
-        stats: statsRecords(state.stats, outcome.changed),
-        anomalies: anomalyRecords(outcome.anomalies),
-      };
-      await state.published;
-      state.published = publisher.publish(partition, records, state.run);
-      state.published.catch(() => {}); // a failure is met at the next await of it
-    }
-  };
   const inFlight = new Set<Promise<void>>();
   const eachBatch = async ({ batch }: EachBatchPayload) => {
     const handled = handleBatch(batch);
@@ -309,15 +339,17 @@ async function consume(consumer: Consumer, context: Consuming): Promise<void> {
   };
   const handleBatch = async (batch: EachBatchPayload["batch"]) => {
     const state = states.get(batch.partition);
-    // After a stop or a failure no new batch starts; its records stay for the next run.
-    if (state === undefined || stop.aborted || failure !== undefined) return;
+    // After a stop, a failure or a crash no new batch starts; its records are read again.
+    if (state === undefined || stop.aborted || failure !== undefined || restart) return;
     const before = state.stats.offset;
     try {
       const outcome = applyBatch(state, batch.messages);
       if (state.stats.offset === before) return;
       state.pending = state.pending === undefined ? outcome : mergeOutcomes(state.pending, outcome);
       const caughtUp = state.stats.offset >= Number(batch.highWatermark);
-      if (caughtUp || performance.now() - state.written >= CHECKPOINT_MS) await checkpoint(state);
+      if (caughtUp || performance.now() - state.written >= CHECKPOINT_MS) {
+        await checkpoint(state, options.dir, publisher);
+      }
       totals.counted += outcome.counted;
       totals.duplicates += outcome.duplicates;
       totals.rejected += outcome.rejected.length;
@@ -339,12 +371,10 @@ async function consume(consumer: Consumer, context: Consuming): Promise<void> {
   // disconnect() lets the batch in hand finish; if it gives up early, wait for that batch here.
   await disconnectQuickly(consumer);
   await Promise.all(inFlight);
-  // A stop writes what was counted; after a failure it is read again by the next run.
-  if (failure === undefined) {
-    for (const state of states.values()) await checkpoint(state).catch(fail);
-  }
-  for (const state of states.values()) await state.published.catch(fail);
-  if (failure !== undefined) throw failure;
+  if (failure === undefined) return restart;
+  // What was counted since the last checkpoint is read again by the next run.
+  for (const state of states.values()) await state.published.catch(() => {});
+  throw failure;
 }
 
 /** A message from the process to a group's Worker. */

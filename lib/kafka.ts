@@ -319,10 +319,14 @@ export interface FetchGuard {
    * completed within `STALL_MS`; anything else ends the consumer.
    */
   retry: RetryOptions & { restartOnFailure(error: Error): Promise<boolean> };
+  /** Whether a consumer that crashed with `error` may start again (the policy of `retry`). */
+  restartable(error: unknown): boolean;
   /**
-   * Calls `onStall` once when `consumer` has completed no fetch for `STALL_MS` (kafkajs keeps
-   * reconnecting forever in some states, e.g. a broker lost during a group join). An idle
-   * consumer still fetches every `maxWaitTimeInMs`. Returns a function that stops watching.
+   * Calls `onStall` once when no consumer it watches has completed a fetch for `STALL_MS`
+   * (kafkajs keeps reconnecting forever in some states, e.g. a broker lost during a group
+   * join). The time runs from the first watch on, across the consumers that replace one
+   * another. An idle consumer still fetches every `maxWaitTimeInMs`. Returns a function that
+   * stops watching.
    */
   watch(consumer: Consumer, onStall: (error: P7Error) => void): () => void;
 }
@@ -334,16 +338,20 @@ export interface FetchGuard {
  */
 export function fetchGuard(brokers: string[]): FetchGuard {
   let last = Date.now();
+  let watched = false;
   const stalled = () => Date.now() - last >= STALL_MS;
+  const restartable = (error: unknown) => retriable(error) && !stalled();
   return {
     retry: {
       ...RETRY,
       // Past a lost coordinator, kafkajs retries the same broker: better to restart sooner.
       retries: 8,
-      restartOnFailure: (error) => Promise.resolve(retriable(error) && !stalled()),
+      restartOnFailure: (error) => Promise.resolve(restartable(error)),
     },
+    restartable,
     watch(consumer, onStall) {
-      last = Date.now();
+      if (!watched) last = Date.now();
+      watched = true;
       const removeListener = consumer.on(consumer.events.FETCH, () => {
         last = Date.now();
       });

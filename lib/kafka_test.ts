@@ -15,7 +15,13 @@ const {
 type ErrorClass = new (message: string) => Error;
 
 Deno.test("a consumer restarts on errors a broker restart causes, and on no other", async () => {
-  const restart = fetchGuard(["127.0.0.1:9"]).retry.restartOnFailure;
+  const guard = fetchGuard(["127.0.0.1:9"]);
+  // kafkajs asks `retry.restartOnFailure`; the consumer, which restarts itself, `restartable`.
+  const restart = async (error: Error) => {
+    const restarts = await guard.retry.restartOnFailure(error);
+    assert.equal(guard.restartable(error), restarts);
+    return restarts;
+  };
   const lost = new KafkaJSConnectionError("Connection error: ECONNREFUSED");
   assert.equal(await restart(lost), true);
   assert.equal(
