@@ -9,8 +9,12 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 started=$SECONDS
 deno task check || { echo "test: 0 passed, 1 failed (deno task check)"; exit 1; }
-log=$(mktemp "${TMPDIR:-/tmp}/p7-test.XXXXXX")
-trap 'rm -f "$log"' EXIT
+# Every temporary file and folder of the run (files, brokers, clusters, logs) goes under one
+# folder, removed when the run ends, so that a failed test leaves nothing behind either.
+scratch=$(mktemp -d "${TMPDIR:-/tmp}/p7-suite.XXXXXX")
+trap 'rm -rf "$scratch"' EXIT
+export TMPDIR=$scratch
+log=$scratch/test.log
 bash scripts/with_broker.sh deno test --allow-all --no-prompt "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 # Deno's own summary reads "ok | 12 passed | 0 failed | 1 ignored (34s)".
