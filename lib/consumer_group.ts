@@ -211,8 +211,17 @@ export async function countGroup(
     let restart = true;
     while (restart && !stop.aborted) {
       const consumer = groupConsumer(kafka, options.partitions, guard);
-      await consumer.connect();
-      await consumer.subscribe({ topics: [TOPIC], fromBeginning: true });
+      const ready = (async () => {
+        await consumer.connect();
+        await consumer.subscribe({ topics: [TOPIC], fromBeginning: true });
+      })();
+      // With the broker away, connecting retries for about 20 s: a stop need not wait for it.
+      await Promise.race([ready, whenAborted(stop)]);
+      if (stop.aborted) {
+        ready.catch(() => {});
+        await disconnectQuickly(consumer);
+        break;
+      }
       restart = await consume(consumer, { guard, publisher, options, states, stop, snap });
     }
     // A stop writes what was counted.
