@@ -250,7 +250,7 @@ function groupConsumer(kafka: Kafka, partitions: number[], guard: FetchGuard): C
     // 128 KiB (512 KiB in all), at about the same rate once batches run concurrently.
     maxBytesPerPartition: 128 * 1024,
     maxBytes: 512 * 1024,
-    // kafkajs would restart it in its old group: `consume` starts a new one instead.
+    // kafkajs would restart it in its old group: `countGroup` starts a new one in a new group.
     retry: { ...guard.retry, restartOnFailure: () => Promise.resolve(false) },
   });
 }
