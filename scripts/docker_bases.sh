@@ -19,26 +19,28 @@ for base in "${bases[@]}"; do have "p7-base/$base" || todo+=("$base"); done
 scratch=$(mktemp -d "${TMPDIR:-/tmp}/p7-bases.XXXXXX")
 trap 'rm -rf "$scratch"' EXIT
 started=$SECONDS
+# Whatever step fails, say which and why instead of ending silently under `set -e`.
+trap 'echo "error: scripts/docker_bases.sh failed at line $LINENO: $BASH_COMMAND" >&2' ERR
 if ! have "p7-base/debian:$suite"; then
-  # The first Debian mirror the machine's apt uses (one-line or deb822 sources).
-  mirror=$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources 2>/dev/null |
-    grep -oE 'https?://[^ ]+/debian/?( |$)' | grep -v security | head -n 1 | tr -d ' ')
-  mirror=${mirror:-http://deb.debian.org/debian}
+  mirror=$(bash "$root/scripts/apt_mirror.sh") ||
+    { echo "error: no Debian mirror to debootstrap from (see above)" >&2; exit 1; }
   echo "bases: debootstrap $suite from $mirror" >&2
   debootstrap --variant=minbase "$suite" "$scratch/root" "$mirror" >"$scratch/debootstrap.log" 2>&1 ||
-    { tail -n 20 "$scratch/debootstrap.log" >&2; echo "error: debootstrap failed" >&2; exit 1; }
-  tar -C "$scratch/root" -c . | docker import - "p7-base/debian:$suite" >/dev/null
+    { tail -n 20 "$scratch/debootstrap.log" >&2; echo "error: debootstrap failed (its log's tail above)" >&2; exit 1; }
+  tar -C "$scratch/root" -c . | docker import - "p7-base/debian:$suite" >"$scratch/import.log" 2>&1 ||
+    { tail -n 20 "$scratch/import.log" >&2; echo "error: docker import of the debootstrapped Debian failed" >&2; exit 1; }
   rm -rf "$scratch/root"
 fi
 mkdir -p "$scratch/context/certs"
 cp "$root/docker/bases.Dockerfile" "$scratch/context/Dockerfile"
 # One file per locally added CA: Java's trust store takes them file by file.
 for cert in /usr/local/share/ca-certificates/*.crt; do
-  [ -e "$cert" ] && cp "$cert" "$scratch/context/certs/"
+  if [ -e "$cert" ]; then cp "$cert" "$scratch/context/certs/"; fi
 done
 for base in "${todo[@]}"; do
   echo "bases: building p7-base/$base" >&2
-  docker build -q --network host --build-arg "DEBIAN=p7-base/debian:$suite" --target "$base" \
-    -t "p7-base/$base" "$scratch/context" >/dev/null
+  docker build --network host --build-arg "DEBIAN=p7-base/debian:$suite" --target "$base" \
+    -t "p7-base/$base" "$scratch/context" >"$scratch/build.log" 2>&1 ||
+    { tail -n 30 "$scratch/build.log" >&2; echo "error: building p7-base/$base failed (the build's tail above)" >&2; exit 1; }
 done
 echo "bases: ${todo[*]} built in $((SECONDS - started)) s" >&2
