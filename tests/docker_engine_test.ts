@@ -9,12 +9,14 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import {
+  buildImage,
   docker,
   dockerOk,
   dockerSpawn,
   type Engine,
   engineMissing,
   signalIn,
+  since,
   startEngine,
   waitHealthy,
 } from "./engine.ts";
@@ -38,16 +40,6 @@ import {
   waitOffsets,
 } from "./harness.ts";
 
-const BUILD_ARGS = [
-  "--build-arg",
-  "MAVEN_IMAGE=p7-base/maven",
-  "--build-arg",
-  "NODE_IMAGE=p7-base/node",
-  "--build-arg",
-  "RUNTIME_IMAGE=p7-base/runtime",
-  "--build-arg",
-  "BINARIES=launchers",
-];
 /** The grader's container shares the host's network, on a port of the tests' own. */
 const GRADER_PORT = Number(Deno.env.get("P7_TEST_PORT") ?? 39092) + 300;
 
@@ -69,15 +61,11 @@ async function releaseEngine(): Promise<void> {
   if (--users === 0 && engine) await (await engine).stop();
 }
 
-function seconds(since: number): string {
-  return `${((Date.now() - since) / 1000).toFixed(1)} s`;
-}
-
 /** Runs `docker ARGS` as a step of the log: the command, its outcome and its time. */
 async function step(args: string[], cwd?: string): Promise<string> {
   const started = Date.now();
   const stdout = await dockerOk(args, cwd);
-  console.log(`docker ${args.join(" ")}: ok in ${seconds(started)}`);
+  console.log(`docker ${args.join(" ")}: ok in ${since(started)}`);
   return stdout;
 }
 
@@ -115,15 +103,7 @@ Deno.test({
     await Deno.mkdir(files);
     const attached: Running[] = [];
     try {
-      let started = Date.now();
-      const bases = await new Deno.Command("bash", {
-        args: [join(ROOT, "scripts/docker_bases.sh")],
-        stdout: "inherit",
-        stderr: "inherit",
-      }).output();
-      assert.ok(bases.success, "scripts/docker_bases.sh failed");
-      console.log(`stand-in bases ready in ${seconds(started)}`);
-      await step(["build", "-q", "--network", "host", ...BUILD_ARGS, ".", "-t", "p7"], ROOT);
+      for (const line of await buildImage()) console.log(line);
 
       // The README's commands as written; this engine gives the container its own loopback
       // only (an engine with a bridge is told so, to keep off private-range addresses).
@@ -133,14 +113,14 @@ Deno.test({
       console.log(`healthy after ${(await waitHealthy("p7")).toFixed(1)} s`);
       await step(["exec", "-d", "p7", "./producer"]);
 
-      started = Date.now();
+      let started = Date.now();
       const shown = await debugInTerminal("p7");
       const first = graderDict(shown);
       assert.match(String(first.date), /^1990-\d\d-\d\d$/);
       assert.ok(MONTH_NAMES.includes(String(first.key)), shown);
       console.log(
         `docker exec -t p7 ./debug: first line ${shown.split("\n")[0]!.trim()} in ${
-          seconds(started)
+          since(started)
         }`,
       );
 
@@ -152,7 +132,7 @@ Deno.test({
         "every partition file past offset 20",
         (o) => o.every((x) => x > 20),
       );
-      console.log(`docker exec p7 ./consumer 0 2 and 1 3: four files in ${seconds(started)}`);
+      console.log(`docker exec p7 ./consumer 0 2 and 1 3: four files in ${since(started)}`);
       const plot = await step(["exec", "p7", "./plot"]);
       assert.equal(plot, "");
       const svg = await Deno.readTextFile(join(files, "month.svg"));
@@ -163,7 +143,7 @@ Deno.test({
 
       started = Date.now();
       await step(["stop", "p7"]);
-      assert.ok(Date.now() - started < 30_000, `docker stop took ${seconds(started)}`);
+      assert.ok(Date.now() - started < 30_000, `docker stop took ${since(started)}`);
       for (const client of attached) await client.done;
       const offsets = (await readAll(files)).map((file) => file.offset as number);
       await step(["start", "p7"]);
@@ -193,6 +173,7 @@ Deno.test({
   ignore: missing !== undefined,
   fn: async () => {
     await useEngine();
+    await buildImage();
     const dir = await tempDir();
     const files = join(dir, "files");
     await Deno.mkdir(files);
@@ -261,6 +242,7 @@ async function withCompose(
   body: (compose: string[], files: string) => Promise<void>,
 ): Promise<void> {
   await useEngine();
+  await buildImage();
   const dir = await tempDir();
   const files = join(dir, "files");
   await Deno.mkdir(files);
@@ -272,9 +254,9 @@ async function withCompose(
     assert.equal(await dockerOk(["network", "ls", "--format", "{{.Name}}"]), networks);
     const started = Date.now();
     await dockerOk([...compose, "down", "-v"]);
-    console.log(`docker compose -f ${file} down -v: ok in ${seconds(started)}`);
+    console.log(`docker compose -f ${file} down -v: ok in ${since(started)}`);
     // A node whose peers stop with it may wait out its stop_grace_period (30 s).
-    assert.ok(Date.now() - started < 60_000, `docker compose down took ${seconds(started)}`);
+    assert.ok(Date.now() - started < 60_000, `docker compose down took ${since(started)}`);
     assert.equal(await dockerOk([...compose, "ps", "-a", "-q"]), "");
   } finally {
     await docker([...compose, "down", "-v", "--timeout", "1"]);
@@ -282,6 +264,12 @@ async function withCompose(
     await releaseEngine();
   }
 }
+
+/**
+ * `up -d` on the image `buildImage` made: compose would otherwise pull it, or build it from
+ * the project folder, which holds no Dockerfile.
+ */
+const UP = ["up", "-d", "--no-build", "--pull", "never"];
 
 /** `docker compose … ps`: each service and its state, sorted. */
 async function composeStates(compose: string[]): Promise<string[]> {
@@ -295,7 +283,7 @@ async function composeStep(compose: string[], args: string[]): Promise<string> {
   const stdout = await dockerOk([...compose, ...args]);
   console.log(
     `docker compose -f ${compose[2]!.slice(ROOT.length)} ${args.join(" ")}: ok in ${
-      seconds(started)
+      since(started)
     }`,
   );
   return stdout;
@@ -306,7 +294,7 @@ Deno.test({
   ignore: composeMissing !== undefined,
   fn: () =>
     withCompose("compose.yaml", "tests/compose.test.yaml", async (compose, files) => {
-      await composeStep(compose, ["up", "-d"]);
+      await composeStep(compose, UP);
       await waitOffsets(
         files,
         "every partition file past offset 10",
@@ -336,7 +324,7 @@ Deno.test({
       "compose.cluster.yaml",
       "tests/compose.cluster.test.yaml",
       async (compose, files) => {
-        await composeStep(compose, ["up", "-d"]);
+        await composeStep(compose, UP);
         const counted = (o: number[]) => o.reduce((a, b) => a + b, 0);
         let before = 0;
         await waitOffsets(files, "every partition file past offset 10", (o) => {

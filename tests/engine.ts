@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { type Output, type Running, spawnCommand, waitFor } from "./harness.ts";
+import { type Output, ROOT, type Running, spawnCommand, waitFor } from "./harness.ts";
 
 const decoder = new TextDecoder();
 
@@ -135,4 +135,56 @@ export async function signalIn(
   );
   for (const pid of pids) Deno.kill(pid, signal);
   return pids.length;
+}
+
+/**
+ * The build arguments of the image the tests run: the stand-in bases (no image registry
+ * answers) and launchers (`deno compile` cannot download `denort`): the one substitution.
+ */
+export const BUILD_ARGS: readonly string[] = [
+  "--build-arg",
+  "MAVEN_IMAGE=p7-base/maven",
+  "--build-arg",
+  "NODE_IMAGE=p7-base/node",
+  "--build-arg",
+  "RUNTIME_IMAGE=p7-base/runtime",
+  "--build-arg",
+  "BINARIES=launchers",
+];
+
+let built: Promise<string[]> | undefined;
+
+/**
+ * Builds the stand-in bases (`scripts/docker_bases.sh`) and then the image `p7` from this
+ * checkout, once per test file: every test that runs the image calls it, so none depends on
+ * an earlier test or pulls from a registry. Resolves to the steps with their times; fails
+ * with the failing step's own output.
+ */
+export function buildImage(): Promise<string[]> {
+  return built ??= (async () => {
+    const steps: string[] = [];
+    let started = Date.now();
+    const bases = await new Deno.Command("bash", {
+      args: [join(ROOT, "scripts/docker_bases.sh")],
+      stdin: "null",
+    }).output();
+    const said = decoder.decode(bases.stderr) + decoder.decode(bases.stdout);
+    assert.ok(bases.success, `scripts/docker_bases.sh exited ${bases.code}:\n${said.slice(-3000)}`);
+    steps.push(
+      `stand-in bases ready in ${since(started)}${
+        said ? ` (${said.trim().split("\n").at(-1)})` : ""
+      }`,
+    );
+    started = Date.now();
+    await dockerOk(["build", "-q", "--network", "host", ...BUILD_ARGS, ".", "-t", "p7"], ROOT);
+    steps.push(
+      `docker build -q --network host ${BUILD_ARGS.join(" ")} . -t p7: ok in ${since(started)}`,
+    );
+    return steps;
+  })();
+}
+
+/** The seconds since `started` (a `Date.now()`), as "1.2 s". */
+export function since(started: number): string {
+  return `${((Date.now() - started) / 1000).toFixed(1)} s`;
 }
