@@ -8,10 +8,13 @@ import { runChaos, summary } from "./chaos.ts";
 import {
   backfill,
   broker,
+  BROKERS,
   endOffsets,
   readAll,
   recompute,
+  ROOT,
   spawn,
+  spawnCommand,
   tempDir,
   tempFiles,
   waitCaughtUp,
@@ -105,6 +108,50 @@ Deno.test("a consumer restarted after a producer restart refuses the old checkpo
   assert.equal(result.code, 1, result.stderr);
   assert.match(result.stderr, /^error: topic "temperatures" was recreated/m);
   assert.deepEqual(await readAll(dir), before, "the old checkpoints are left as they were");
+});
+
+Deno.test("Ctrl-C to the process group of ./p7 consumer: the summary, then exit 0", async () => {
+  // A terminal's Ctrl-C reaches `./p7` (deno task) and the consumer alike, and deno task
+  // forwards its copy: the consumer sees two SIGINTs a few milliseconds apart.
+  await backfill(200000, 31);
+  const dir = await tempDir();
+  for (const moment of ["at once", "while counting", "caught up"]) {
+    const before = await readAll(dir).then(
+      (files) => files.reduce((sum, file) => sum + (file.offset as number), 0),
+      () => 0,
+    );
+    const consumer = spawnCommand(
+      new Deno.Command("setsid", {
+        args: ["./p7", "consumer", "--dir", dir, "0", "1", "2", "3"],
+        cwd: ROOT,
+        env: { KAFKA_BROKERS: BROKERS, NO_COLOR: "1" },
+        stdout: "piped",
+        stderr: "piped",
+      }),
+    );
+    await waitFor("the consumer to start", () => /consumer: partitions/.test(consumer.stderr()));
+    if (moment === "while counting") {
+      await waitOffsets(
+        dir,
+        "some counting",
+        (offsets) => offsets.reduce((a, b) => a + b) > before,
+      );
+    } else if (moment === "caught up") {
+      await waitCaughtUp(dir, [0, 1, 2, 3]);
+    }
+    Deno.kill(-consumer.process.pid, "SIGINT");
+    const result = await within(20_000, `the consumer to exit (${moment})`, consumer.done)
+      .catch((error) => {
+        Deno.kill(-consumer.process.pid, "SIGKILL");
+        throw error;
+      });
+    assert.equal(result.code, 0, `${moment}: ${result.stderr}`);
+    assert.match(
+      result.stderr,
+      /consumer: stopped at offsets 0@\d+ 1@\d+ 2@\d+ 3@\d+; \d+ counted/,
+    );
+  }
+  assert.deepEqual(await readAll(dir), await recompute());
 });
 
 Deno.test("SIGINT or SIGTERM at any moment: exit 0, whole batches only, a restart is exact", async () => {
