@@ -35,14 +35,20 @@ if [ "$(compose_version)" != "${COMPOSE_VERSION#v}" ] && [ "$(compose_version)" 
   echo "setup: building Docker Compose $COMPOSE_VERSION from its Go module" >&2
   scratch=$(mktemp -d "${TMPDIR:-/tmp}/p7-compose.XXXXXX")
   trap 'rm -rf "$scratch"' EXIT
-  (
-    cd "$scratch"
-    go mod init p7-compose-build >/dev/null 2>&1
-    go get "github.com/docker/compose/v5/cmd@$COMPOSE_VERSION" 2>/dev/null
-    CGO_ENABLED=0 go build -trimpath -o docker-compose \
-      -ldflags "-X github.com/docker/compose/v5/internal.Version=$COMPOSE_VERSION" \
-      github.com/docker/compose/v5/cmd
-  )
+  # Go's output is kept, and its tail printed if the build fails: the reason (a module the
+  # proxy refused, a full disk) is in it. `set -e` does not hold inside an `if`: hence `&&`.
+  if ! (
+    cd "$scratch" &&
+      go mod init p7-compose-build &&
+      go get "github.com/docker/compose/v5/cmd@$COMPOSE_VERSION" &&
+      CGO_ENABLED=0 go build -trimpath -o docker-compose \
+        -ldflags "-X github.com/docker/compose/v5/internal.Version=$COMPOSE_VERSION" \
+        github.com/docker/compose/v5/cmd
+  ) >"$scratch/build.log" 2>&1; then
+    tail -n 20 "$scratch/build.log" >&2
+    echo "setup: building Docker Compose $COMPOSE_VERSION failed (see above)" >&2
+    exit 1
+  fi
   mkdir -p "$plugins"
   install -m 0755 "$scratch/docker-compose" "$plugins/docker-compose"
   echo "setup: $(docker compose version)" >&2
