@@ -30,7 +30,7 @@ import {
 import { partitionFor } from "./lib/partitioner.ts";
 import { openReplay, type ReplayItem } from "./lib/replay.ts";
 import { ANOMALY_TOPIC, STATS_TOPIC, STATS_TOPIC_CONFIG } from "./lib/stats_topic.ts";
-import { encodeReport, monthOf, MONTHS } from "./lib/report.ts";
+import { encodeReport, monthOf, MONTHS, type Report } from "./lib/report.ts";
 import { type GeneratedReport, generateReports } from "./lib/weather.ts";
 
 /**
@@ -42,11 +42,24 @@ import { type GeneratedReport, generateReports } from "./lib/weather.ts";
 const BACKFILL_BATCH = 1_000;
 const PROGRESS_MS = 5_000;
 
-/** Each month's key bytes and partition, worked out once rather than for every message. */
-const MONTH_KEYS = new Map(MONTHS.map((month) => {
-  const key = { key: Buffer.from(month), partition: partitionFor(month, PARTITIONS) };
-  return [month, key] as const;
-}));
+/** A key's bytes and partition, worked out once rather than for every message. */
+function keyOf(text: string) {
+  return { key: Buffer.from(text), partition: partitionFor(text, PARTITIONS) };
+}
+
+const MONTH_KEYS = new Map(MONTHS.map((month) => [month, keyOf(month)] as const));
+
+/** Each station's key, as its first report comes. */
+const STATION_KEYS = new Map<string, ReturnType<typeof keyOf>>();
+
+/** The key of a report: its station when it has one, else its month (the course's key). */
+function reportKey(report: Report): ReturnType<typeof keyOf> {
+  const station = report.stationId;
+  if (station === undefined) return MONTH_KEYS.get(monthOf(report.date)!)!;
+  let key = STATION_KEYS.get(station);
+  if (key === undefined) STATION_KEYS.set(station, key = keyOf(station));
+  return key;
+}
 
 /** Simulated days in pages of `size`, the shape a replayed file arrives in. */
 function* simulatedPages(source: SimulationSource, size: number): Generator<GeneratedReport[]> {
@@ -71,10 +84,14 @@ async function openSource(config: ProducerConfig, perSend: number): Promise<Sour
   }
   const { format, pages } = await openReplay(source.path, source);
   const where = source.where.map(({ column, value }) => `, ${column}=${value}`).join("");
+  const columns = "stationColumn" in source
+    ? `stations in ${source.stationColumn}, ` +
+      source.measures.map(({ measure, column, unit }) => `${measure.name} ${column} in ${unit}`)
+        .join(", ")
+    : `${source.valueColumn} in °${source.units}`;
   return {
     pages,
-    about: `replaying ${JSON.stringify(source.path)} (${format}, ${source.valueColumn} in ` +
-      `°${source.units}${where})`,
+    about: `replaying ${JSON.stringify(source.path)} (${format}, ${columns}${where})`,
   };
 }
 
@@ -134,6 +151,8 @@ export async function main(args: string[]): Promise<number> {
   let days = 0;
   let duplicates = 0;
   let rejected = 0;
+  /** Measurements of rows sent that were not (not a number, impossible). */
+  let notSent = 0;
   let filtered = 0;
   let lastDate = "";
   let lastProgress = started;
@@ -167,8 +186,13 @@ export async function main(args: string[]): Promise<number> {
         }
         const item = page[at++]!;
         if ("reason" in item) {
-          rejected++;
-          console.error(`producer: skipped line ${item.line}: ${item.reason}`);
+          if (item.partial) {
+            notSent++;
+            console.error(`producer: line ${item.line}: ${item.reason}`);
+          } else {
+            rejected++;
+            console.error(`producer: skipped line ${item.line}: ${item.reason}`);
+          }
           continue;
         }
         if ("filtered" in item) {
@@ -176,7 +200,7 @@ export async function main(args: string[]): Promise<number> {
           continue;
         }
         const { report, duplicate } = item;
-        const { key, partition } = MONTH_KEYS.get(monthOf(report.date)!)!;
+        const { key, partition } = reportKey(report);
         messages.push({ key, value: encodeReport(report) as Message["value"], partition, headers });
         if (duplicate) batchDuplicates++;
         else {
@@ -219,6 +243,7 @@ export async function main(args: string[]): Promise<number> {
   const sent = source.kind === "file"
     ? `replayed ${JSON.stringify(source.path)}: ${days} rows accepted and sent (through ` +
       `${lastDate || "-"}), ${rejected} rejected` +
+      ("stationColumn" in source ? `, ${notSent} measurements not sent` : "") +
       (source.where.length > 0 ? `, ${filtered} left out by --where` : "")
     : `sent ${days} days (through ${lastDate || "-"}) and ${duplicates} duplicates`;
   console.error(

@@ -9,6 +9,8 @@ import { type AnomalyRule, DEFAULT_RULE } from "./anomaly.ts";
 import { P7Error } from "./errors.ts";
 import { DEFAULT_BROKERS, parseBrokers } from "./kafka.ts";
 import type { ReplayOptions, Units, Where } from "./replay.ts";
+import type { MeasureColumn, StationReplayOptions } from "./station_replay.ts";
+import { measureInfo, MEASURES } from "./measures.ts";
 
 /** The environment variables p7 reads. */
 export type Env = Record<string, string | undefined>;
@@ -40,12 +42,13 @@ export interface SimulationSource {
   duplicateRate: number;
 }
 
-/** Days read from a file of observations (`--source`). */
-export interface FileSource extends ReplayOptions {
-  kind: "file";
-  path: string;
-  where: Where[];
-}
+/**
+ * Rows read from a file of observations (`--source`): one series of daily maxima, or with
+ * `--station-column` the observations of many stations.
+ */
+export type FileSource =
+  & { kind: "file"; path: string; where: Where[] }
+  & (ReplayOptions | StationReplayOptions);
 
 /** Debug consumer settings. */
 export interface DebugConfig {
@@ -133,6 +136,18 @@ Replay (--source; no duplicates are simulated):
   --units C|F              units of that column (required); sent in °F, 4 decimals
   --where COLUMN=VALUE     keep only the rows whose COLUMN is VALUE (e.g. a station);
                            repeat it to require several; other rows are left out
+Replay of many stations (--source with --station-column; instead of the three above):
+  --station-column NAME    column of the station id: the Kafka key, so that each station's
+                           rows stay in order in one partition
+  --time-column NAME       column of the observation time, ISO 8601 (UTC unless zoned)
+  --measure NAME=COLUMN:UNIT  a measurement and its column, repeated for each: temperature
+                           and dew_point (F, C, K), humidity (%), pressure (hPa, mbar, kPa,
+                           inHg), wind_speed and wind_gust (mph, km/h, m/s, kn),
+                           wind_direction (deg), precipitation (in, mm), visibility (mi, km);
+                           sent in the first unit named. Empty or NA is "not observed"; a
+                           value that is not a number or impossible is reported with its
+                           line and not sent, the rest of the row is; a row not after its
+                           station's previous one is skipped
   A file that cannot be read or lacks a column is an error before the topic is touched.
   The file is read as a stream; blank lines are passed over. Each day must come after the
   last one sent: a row that is malformed, lacks a value, holds an impossible date or a
@@ -283,6 +298,9 @@ export function producerConfig(
     "value-column": { type: "string" },
     units: { type: "string" },
     where: { type: "string", multiple: true },
+    "station-column": { type: "string" },
+    "time-column": { type: "string" },
+    measure: { type: "string", multiple: true },
     brokers: { type: "string" },
     "replication-factor": { type: "string" },
   }, false);
@@ -315,7 +333,9 @@ function delay(flag: string | undefined, env: Env): number {
 }
 
 const SIMULATION_FLAGS = ["seed", "duplicate-rate"];
-const REPLAY_FLAGS = ["date-column", "value-column", "units", "where"];
+const SERIES_FLAGS = ["date-column", "value-column", "units"];
+const STATION_FLAGS = ["station-column", "time-column", "measure"];
+const REPLAY_FLAGS = [...SERIES_FLAGS, ...STATION_FLAGS, "where"];
 
 function simulationSource(values: Values, randomSeed: number): SimulationSource {
   const replayFlag = REPLAY_FLAGS.find((flag) => values[flag] !== undefined);
@@ -341,6 +361,27 @@ function fileSource(values: Values, path: string): FileSource {
     if (name === "") throw new P7Error("USAGE", `--${flag} is empty`);
     return name;
   };
+  const where = parseWhere((values.where ?? []) as string[]);
+  if (values["station-column"] !== undefined) {
+    const seriesFlag = SERIES_FLAGS.find((flag) => values[flag] !== undefined);
+    if (seriesFlag) {
+      throw new P7Error(
+        "USAGE",
+        `--${seriesFlag} is for one series of daily maxima, not with --station-column ` +
+          `(give --measure temperature=COLUMN:UNIT)`,
+      );
+    }
+    return {
+      kind: "file",
+      path,
+      where,
+      stationColumn: column("station-column"),
+      timeColumn: column("time-column"),
+      measures: parseMeasures((values.measure ?? []) as string[]),
+    };
+  }
+  const stationFlag = STATION_FLAGS.find((flag) => values[flag] !== undefined);
+  if (stationFlag) throw new P7Error("USAGE", `--${stationFlag} needs --station-column`);
   const units = (values.units as string | undefined)?.trim().toUpperCase();
   if (units === undefined) throw new P7Error("USAGE", "--source needs --units C or F");
   if (units !== "C" && units !== "F") {
@@ -352,8 +393,45 @@ function fileSource(values: Values, path: string): FileSource {
     dateColumn: column("date-column", "date"),
     valueColumn: column("value-column"),
     units: units as Units,
-    where: parseWhere((values.where ?? []) as string[]),
+    where,
   };
+}
+
+/** `--measure NAME=COLUMN:UNIT` flags; at least one, and a measurement at most once. */
+function parseMeasures(flags: string[]): MeasureColumn[] {
+  if (flags.length === 0) {
+    throw new P7Error("USAGE", "--station-column needs one --measure NAME=COLUMN:UNIT or more");
+  }
+  const measures = flags.map((flag) => {
+    const match = /^([^=]+)=(.+):([^:]+)$/.exec(flag);
+    if (match === null) {
+      throw new P7Error("USAGE", `--measure ${JSON.stringify(flag)} is not NAME=COLUMN:UNIT`);
+    }
+    const [name, column, unit] = [match[1]!.trim(), match[2]!.trim(), match[3]!.trim()];
+    const measure = measureInfo(name);
+    if (measure === undefined) {
+      throw new P7Error(
+        "USAGE",
+        `--measure ${JSON.stringify(flag)}: no measurement ${JSON.stringify(name)} (one of ` +
+          `${MEASURES.map((info) => info.name).join(", ")})`,
+      );
+    }
+    if (!Object.hasOwn(measure.units, unit)) {
+      throw new P7Error(
+        "USAGE",
+        `--measure ${JSON.stringify(flag)}: ${name} is not given in ${JSON.stringify(unit)} ` +
+          `(one of ${Object.keys(measure.units).join(", ")})`,
+      );
+    }
+    return { measure, column, unit };
+  });
+  const repeated = measures.find((m, i) =>
+    measures.findIndex((o) => o.measure === m.measure) !== i
+  );
+  if (repeated) {
+    throw new P7Error("USAGE", `--measure names ${repeated.measure.name} twice`);
+  }
+  return measures;
 }
 
 /** `--where COLUMN=VALUE` flags, split at the first `=`; a column may be named once. */

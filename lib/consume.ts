@@ -13,6 +13,7 @@ import { P7Error } from "./errors.ts";
 import { RUN_HEADER, TOPIC } from "./kafka.ts";
 import { MONTHS, validateRecord } from "./report.ts";
 import { countReport, type PartitionStats } from "./stats.ts";
+import { countStationReport } from "./stations.ts";
 import { entryKey } from "./stats_topic.ts";
 
 /**
@@ -173,6 +174,13 @@ export function applyBatch(state: PartitionState, records: KafkaRecord[]): Batch
         reason: verdict.reason,
         value: record.value === null ? null : record.value.toString("base64"),
       });
+    } else if (verdict.report.stationId !== undefined) {
+      const changed = countStationReport(stats.stations ??= {}, verdict.report);
+      if (changed === undefined) outcome.duplicates++;
+      else {
+        outcome.counted++;
+        for (const entry of changed) outcome.changed.add(entry);
+      }
     } else if (countReport(stats.months, key!, verdict.report)) {
       outcome.counted++;
       const anomaly = state.check(key!, verdict.report, stats.partition, offset);

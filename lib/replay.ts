@@ -8,6 +8,12 @@
 import { P7Error } from "./errors.ts";
 import { daysInMonth, monthOf, type Report } from "./report.ts";
 import type { GeneratedReport } from "./weather.ts";
+import {
+  checkStationOrder,
+  stationColumns,
+  type StationReplayOptions,
+  stationReport,
+} from "./station_replay.ts";
 
 /** Units of the file's temperatures. */
 export type Units = "C" | "F";
@@ -37,10 +43,14 @@ export interface Invalid {
   reason: string;
 }
 
-/** A row of the file that is skipped, with its line number (from 1) and why. */
+/**
+ * A row of the file that is skipped, with its line number (from 1) and why; or with
+ * `partial`, a measurement of a station's row that is not sent while the rest of it is.
+ */
 export interface Rejected {
   line: number;
   reason: string;
+  partial?: true;
 }
 
 /** A row left out by `where`. */
@@ -215,8 +225,17 @@ export function checkOrder(
   return invalid(`date ${date} is not after ${previous.date} (line ${previous.line})`);
 }
 
-/** A row's verdict: the report to send, why it is invalid, or `null` when `where` leaves it out. */
-export type RowVerdict = Report | Invalid | null;
+/** A station's report with the measurements of its row that could not be sent, and why. */
+export interface Noted {
+  report: Report;
+  notes: string[];
+}
+
+/**
+ * A row's verdict: the report to send (with notes, for a station's row that lost a
+ * measurement), why it is invalid, or `null` when `where` leaves it out.
+ */
+export type RowVerdict = Report | Noted | Invalid | null;
 
 /** How the rows of a file are read, found from its first line. */
 export interface Layout {
@@ -225,6 +244,19 @@ export interface Layout {
   parseRow: (line: string) => RowVerdict;
   /** Whether the first line is a row too (JSON Lines) rather than a header (CSV). */
   firstLineIsRow: boolean;
+}
+
+/** A row's value in `column`, as the file holds it (CSV: a string). */
+export type Row = (column: string) => unknown;
+
+/**
+ * The fields of a row as the file gives them, one reading per format: the format, whether
+ * the first line is a row too, and how a line becomes a `Row` (or why it cannot).
+ */
+interface RowReader {
+  format: Layout["format"];
+  firstLineIsRow: boolean;
+  read: (line: string) => Row | Invalid;
 }
 
 /** The report of a row from its date and temperature as found, or why there is none. */
@@ -250,13 +282,14 @@ function toReport(options: ReplayOptions, date: unknown, value: unknown): Report
   return { date: day, degrees };
 }
 
-function csvLayout(header: string, options: ReplayOptions): Layout | Invalid {
+function csvReader(header: string, needed: readonly string[]): RowReader | Invalid {
   const names = splitCsvLine(header);
   if (isInvalid(names)) return invalid(`its header row is not valid CSV: ${names.reason}`);
   const columns = names.map((name) => name.trim());
-  const indexOf = (column: string): number | Invalid => {
-    const index = columns.indexOf(column);
-    if (index === -1) {
+  const index = new Map<string, number>();
+  for (const column of needed) {
+    const at = columns.indexOf(column);
+    if (at === -1) {
       const date = columns.map(normalizeDate).find((day) => typeof day === "string");
       return invalid(
         date === undefined
@@ -264,38 +297,27 @@ function csvLayout(header: string, options: ReplayOptions): Layout | Invalid {
           : `it has no header row (its first line holds the date ${date})`,
       );
     }
-    if (columns.indexOf(column, index + 1) !== -1) {
+    if (columns.indexOf(column, at + 1) !== -1) {
       return invalid(`column ${JSON.stringify(column)} appears twice in its header`);
     }
-    return index;
-  };
-  const dateAt = indexOf(options.dateColumn);
-  if (isInvalid(dateAt)) return dateAt;
-  const valueAt = indexOf(options.valueColumn);
-  if (isInvalid(valueAt)) return valueAt;
-  const filters: [number, string][] = [];
-  for (const { column, value } of options.where ?? []) {
-    const at = indexOf(column);
-    if (isInvalid(at)) return at;
-    filters.push([at, value]);
+    index.set(column, at);
   }
   const width = columns.length;
   return {
     format: "CSV",
     firstLineIsRow: false,
-    parseRow: (line) => {
+    read: (line) => {
       const fields = splitCsvLine(line);
       if (isInvalid(fields)) return fields;
       if (fields.length !== width) {
         return invalid(`${fields.length} fields where the header has ${width}`);
       }
-      for (const [at, value] of filters) if (fields[at]!.trim() !== value) return null;
-      return toReport(options, fields[dateAt], fields[valueAt]);
+      return (column) => fields[index.get(column)!];
     },
   };
 }
 
-/** A JSON Lines value as `--where` compares it: a string trimmed, a number or boolean written out. */
+/** A value as `--where` compares it: a string trimmed, a number or boolean written out. */
 function whereText(value: unknown): string | undefined {
   if (typeof value === "string") return value.trim();
   if (typeof value === "number" || typeof value === "boolean") return String(value);
@@ -315,30 +337,22 @@ function parseObject(line: string): Record<string, unknown> | Invalid {
   return value as Record<string, unknown>;
 }
 
-function jsonLayout(first: string, options: ReplayOptions): Layout | Invalid {
+function jsonReader(first: string, needed: readonly string[]): RowReader | Invalid {
   const record = parseObject(first);
   if (isInvalid(record)) return invalid(`its first line is ${record.reason}`);
   const keys = Object.keys(record);
-  const columns = [
-    options.dateColumn,
-    options.valueColumn,
-    ...(options.where ?? []).map((w) => w.column),
-  ];
-  const missing = columns.find((column) => !Object.hasOwn(record, column));
+  const missing = needed.find((column) => !Object.hasOwn(record, column));
   if (missing !== undefined) {
     return invalid(
       `no key ${JSON.stringify(missing)} in its first record (keys: ${keys.join(", ")})`,
     );
   }
-  const filters = options.where ?? [];
   return {
     format: "JSON Lines",
     firstLineIsRow: true,
-    parseRow: (line) => {
+    read: (line) => {
       const row = parseObject(line);
-      if (isInvalid(row)) return row;
-      for (const { column, value } of filters) if (whereText(row[column]) !== value) return null;
-      return toReport(options, row[options.dateColumn], row[options.valueColumn]);
+      return isInvalid(row) ? row : (column) => row[column];
     },
   };
 }
@@ -354,8 +368,38 @@ function jsonLayout(first: string, options: ReplayOptions): Layout | Invalid {
  * (layout as Layout).parseRow("2012-01-01,12.8"); // { date: "2012-01-01", degrees: 55.04 }
  * ```
  */
-export function rowLayout(first: string, options: ReplayOptions): Layout | Invalid {
-  return first.trimStart().startsWith("{") ? jsonLayout(first, options) : csvLayout(first, options);
+export function rowLayout(
+  first: string,
+  options: ReplayOptions | StationReplayOptions,
+): Layout | Invalid {
+  const where = options.where ?? [];
+  const stations = "stationColumn" in options ? options : undefined;
+  const own = stations === undefined
+    ? [(options as ReplayOptions).dateColumn, (options as ReplayOptions).valueColumn]
+    : stationColumns(stations);
+  const needed = [...own, ...where.map((w) => w.column)];
+  const reader = first.trimStart().startsWith("{")
+    ? jsonReader(first, needed)
+    : csvReader(first, needed);
+  if (isInvalid(reader)) return reader;
+  const report = stations === undefined
+    ? (row: Row) =>
+      toReport(
+        options as ReplayOptions,
+        row((options as ReplayOptions).dateColumn),
+        row((options as ReplayOptions).valueColumn),
+      )
+    : (row: Row) => stationReport(stations, row);
+  return {
+    format: reader.format,
+    firstLineIsRow: reader.firstLineIsRow,
+    parseRow: (line) => {
+      const row = reader.read(line);
+      if (isInvalid(row)) return row;
+      for (const { column, value } of where) if (whereText(row(column)) !== value) return null;
+      return report(row);
+    },
+  };
 }
 
 /** Consecutive lines of a file: `lines[0]` is line `first`; `null` is a line too long to keep. */
@@ -445,7 +489,10 @@ function inputError(path: string, reason: string, cause?: unknown): P7Error {
  * for await (const page of replay.pages) console.log(page.length);
  * ```
  */
-export async function openReplay(path: string, options: ReplayOptions): Promise<Replay> {
+export async function openReplay(
+  path: string,
+  options: ReplayOptions | StationReplayOptions,
+): Promise<Replay> {
   let file: Deno.FsFile;
   try {
     file = await Deno.open(path);
@@ -503,6 +550,8 @@ async function* items(
   lines: AsyncGenerator<LinePage>,
 ): AsyncGenerator<ReplayItem[]> {
   let previous: { date: string; line: number } | undefined;
+  // A station's rows may interleave with other stations': each is in order on its own.
+  const previousOf = new Map<string, { time: string; line: number }>();
   const filtered: Filtered = { filtered: true };
   try {
     for (let page: LinePage | undefined = start; page !== undefined;) {
@@ -520,13 +569,22 @@ async function* items(
           out.push(filtered);
           continue;
         }
-        const wrong = isInvalid(verdict) ? verdict : checkOrder(verdict.date, previous);
+        if (isInvalid(verdict)) {
+          out.push({ line, reason: verdict.reason });
+          continue;
+        }
+        const { report, notes } = "notes" in verdict ? verdict : { report: verdict, notes: [] };
+        const station = report.stationId;
+        const wrong = station === undefined
+          ? checkOrder(report.date, previous)
+          : checkStationOrder(station, report.time!, previousOf.get(station));
         if (wrong !== undefined) {
           out.push({ line, reason: wrong.reason });
           continue;
         }
-        const report = verdict as Report;
-        previous = { date: report.date, line };
+        if (station === undefined) previous = { date: report.date, line };
+        else previousOf.set(station, { time: report.time!, line });
+        for (const note of notes) out.push({ line, reason: note, partial: true });
         out.push({ report, duplicate: false });
       }
       yield out;

@@ -10,26 +10,67 @@
  */
 import { Buffer } from "node:buffer";
 import protobuf from "protobufjs";
+import { MEASURES } from "./measures.ts";
+import { validateStationReport } from "./stations.ts";
 
-/** One day's maximum temperature. */
+/**
+ * One observation. The course's single series has only `date` and `degrees`; a station's
+ * observation has `stationId`, `time` and the measurements made (see `measures.ts`), each
+ * absent when not observed, with `degrees` repeating `temperature`.
+ */
 export interface Report {
-  /** The day, `YYYY-MM-DD`. */
+  /** The day, `YYYY-MM-DD`; for a station, the UTC day of `time`. */
   date: string;
-  /** The day's maximum temperature in °F. */
+  /** The day's maximum temperature in °F; for a station, its temperature when observed. */
   degrees: number;
+  stationId?: string;
+  /** The observation time, `YYYY-MM-DDTHH:MM:SSZ`. */
+  time?: string;
+  temperature?: number;
+  dewPoint?: number;
+  humidity?: number;
+  pressure?: number;
+  windSpeed?: number;
+  windDirection?: number;
+  windGust?: number;
+  precipitation?: number;
+  visibility?: number;
+}
+
+/** The fields a Report has beyond the course's `date` and `degrees`. */
+const EXTRA_FIELDS: readonly (keyof Report)[] = [
+  "stationId",
+  "time",
+  ...MEASURES.map((info) => info.field as keyof Report),
+];
+
+/** The protobufjs name of a proto field, when it differs from the proto name. */
+function protoName(name: string, field: string): { protoName?: string } {
+  return name === field ? {} : { protoName: name };
 }
 
 /** protobufjs JSON descriptor of `proto/report.proto`. */
 export const REPORT_DESCRIPTOR = {
   nested: {
     Report: {
+      oneofs: Object.fromEntries(
+        MEASURES.map((info) => [`_${info.field}`, { oneof: [info.field] }]),
+      ),
       fields: {
         date: { type: "string", id: 1 },
         degrees: { type: "double", id: 2 },
+        stationId: { type: "string", id: 3, protoName: "station_id" },
+        time: { type: "string", id: 4 },
+        ...Object.fromEntries(MEASURES.map((info) => [info.field, {
+          type: "double",
+          id: info.id,
+          ...protoName(info.name, info.field),
+          options: { proto3_optional: true },
+        }])),
       },
     },
   },
-} as const;
+};
 
 const ReportType = protobuf.Root.fromJSON(REPORT_DESCRIPTOR).lookupType("Report");
 
@@ -74,7 +115,20 @@ export function decodeReport(bytes: Uint8Array): Report {
   const report = decodeCanonical(bytes);
   if (report !== undefined) return report;
   const message = ReportType.decode(bytes) as unknown as Report;
-  return { date: message.date, degrees: message.degrees };
+  const decoded: Report = { date: message.date, degrees: message.degrees };
+  // An absent field is the message prototype's default, never an own property.
+  for (const field of EXTRA_FIELDS) {
+    if (Object.hasOwn(message, field) && message[field] !== "") {
+      (decoded as unknown as Record<string, unknown>)[field] = message[field];
+    }
+  }
+  return decoded;
+}
+
+/** True when the report has any field beyond `date` and `degrees`. */
+function hasExtras(report: Report): boolean {
+  for (const field of EXTRA_FIELDS) if (report[field] !== undefined) return true;
+  return false;
 }
 
 /** Tag of field 1 (`date`, length-delimited) and of field 2 (`degrees`, 64-bit). */
@@ -85,13 +139,14 @@ const DEGREES_AT = 2 + DATE_LENGTH;
 const scratch = new DataView(new ArrayBuffer(8));
 
 /**
- * The bytes protobufjs writes for a plain report with a 10-character ASCII date and degrees
- * other than +0 (a proto3 default it leaves out), written directly: protobufjs's general
- * encoder was a sixth of the producer's own time. `undefined` for any other report, which
+ * The bytes protobufjs writes for a course report (no field beyond the two) with a
+ * 10-character ASCII date and degrees other than +0 (a proto3 default it leaves out), written
+ * directly: protobufjs's general encoder was a sixth of the producer's own time. `undefined` for any other report, which
  * protobufjs encodes.
  */
 function encodeCanonical(report: Report): Buffer | undefined {
   const { date, degrees } = report;
+  if (hasExtras(report)) return undefined;
   if (typeof date !== "string" || date.length !== DATE_LENGTH || !Object.hasOwn(report, "date")) {
     return undefined;
   }
@@ -218,6 +273,7 @@ export function validateRecord(
   const month = monthOf(report.date);
   if (month === undefined) return { reason: `impossible date ${JSON.stringify(report.date)}` };
   if (!Number.isFinite(report.degrees)) return { reason: `degrees is ${report.degrees}` };
+  if (report.stationId !== undefined) return validateStationReport(key, report);
   if (key !== month) {
     return {
       reason: `key ${JSON.stringify(key)} does not match the month of ${report.date} (${month})`,

@@ -7,6 +7,7 @@
  * @module
  */
 import { monthOf, MONTHS, type Report } from "./report.ts";
+import { parseStations, type StationTable } from "./stations.ts";
 
 /** Statistics of one month in one year. */
 export interface MonthStats {
@@ -35,6 +36,8 @@ export interface PartitionStats {
   /** The next offset to read: every record below it has been counted or skipped. */
   offset: number;
   months: MonthTable;
+  /** The stations' statistics (see `stations.ts`), once a station's report is counted. */
+  stations?: StationTable;
 }
 
 /** A new, empty checkpoint for a partition. */
@@ -54,31 +57,38 @@ export function emptyStats(partition: number): PartitionStats {
  * ```
  */
 export function update(stats: MonthStats | undefined, report: Report): MonthStats | undefined {
-  const { date, degrees } = report;
+  if (stats !== undefined && report.date <= stats.end) return undefined;
+  return accumulate(stats, report.date, report.degrees);
+}
+
+/**
+ * One value observed at `at` (a date or a time, after every one before) added to a month's
+ * statistics, as a new object.
+ */
+export function accumulate(stats: MonthStats | undefined, at: string, value: number): MonthStats {
   if (stats === undefined) {
     return {
       count: 1,
-      sum: degrees,
-      avg: degrees,
-      start: date,
-      end: date,
-      min: degrees,
-      max: degrees,
-      sumsq: degrees * degrees,
+      sum: value,
+      avg: value,
+      start: at,
+      end: at,
+      min: value,
+      max: value,
+      sumsq: value * value,
     };
   }
-  if (date <= stats.end) return undefined;
   const count = stats.count + 1;
-  const sum = stats.sum + degrees;
+  const sum = stats.sum + value;
   return {
     count,
     sum,
     avg: sum / count,
     start: stats.start,
-    end: date,
-    min: Math.min(stats.min, degrees),
-    max: Math.max(stats.max, degrees),
-    sumsq: stats.sumsq + degrees * degrees,
+    end: at,
+    min: Math.min(stats.min, value),
+    max: Math.max(stats.max, value),
+    sumsq: stats.sumsq + value * value,
   };
 }
 
@@ -190,6 +200,12 @@ export function statsEncoder(): StatsEncoder {
       pieces.push(utf8.encode(`${between},\n ${JSON.stringify(name)}: {`), month.text.bytes);
       between = month.entries.length === 0 ? "}" : "\n }";
     }
+    if (stats.stations !== undefined) {
+      // Written whole: a station's months change together with its `last`.
+      const text = JSON.stringify(stats.stations, null, 1).replaceAll("\n", "\n ");
+      pieces.push(utf8.encode(`${between},\n "stations": ${text}`));
+      between = "";
+    }
     pieces.push(utf8.encode(`${between}\n}\n`));
     return pieces;
   };
@@ -212,6 +228,30 @@ function isRecord(value: unknown): value is Record<string, unknown> {
  */
 export function checkMonthStats(month: string, year: string, value: unknown): MonthStats {
   const where = `${month} ${year}`;
+  const stats = checkNumbers(where, value);
+  for (const [name, date] of [["start", stats.start], ["end", stats.end]] as const) {
+    if (typeof date !== "string" || monthOf(date) !== month || !date.startsWith(year + "-")) {
+      throw new Error(`${where}: ${name} ${JSON.stringify(date)} is not a date in ${where}`);
+    }
+  }
+  if (stats.start > stats.end) {
+    throw new Error(`${where}: start ${stats.start} is after end ${stats.end}`);
+  }
+  const span = days(stats.start, stats.end) + 1;
+  if (stats.count > span) {
+    throw new Error(
+      `${where}: count ${stats.count} is more than the ${span} days from start to end`,
+    );
+  }
+  return stats;
+}
+
+/**
+ * The numbers of an entry checked, `where` naming it in errors: a positive integer count,
+ * finite sum, avg, min, max and sumsq that agree with one another. `start` and `end` are
+ * returned unchecked.
+ */
+export function checkNumbers(where: string, value: unknown): MonthStats {
   if (!isRecord(value)) throw new Error(`${where} is not an object`);
   const { count, sum, avg, start, end, min, max, sumsq } = value;
   if (typeof count !== "number" || !Number.isSafeInteger(count) || count < 1) {
@@ -229,13 +269,7 @@ export function checkMonthStats(month: string, year: string, value: unknown): Mo
       throw new Error(`${where}: ${name} ${JSON.stringify(number)} is not a finite number`);
     }
   }
-  for (const [name, date] of [["start", start], ["end", end]] as const) {
-    if (typeof date !== "string" || monthOf(date) !== month || !date.startsWith(year + "-")) {
-      throw new Error(`${where}: ${name} ${JSON.stringify(date)} is not a date in ${where}`);
-    }
-  }
   const stats = { count, sum, avg, start, end, min, max, sumsq } as MonthStats;
-  if (stats.start > stats.end) throw new Error(`${where}: start ${start} is after end ${end}`);
   const near = (a: number, b: number) => Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(a));
   if (!near(stats.avg, stats.sum / count)) {
     throw new Error(`${where}: avg ${avg} is not sum/count (${stats.sum / count})`);
@@ -249,10 +283,6 @@ export function checkMonthStats(month: string, year: string, value: unknown): Mo
   // The sum of squares is at least sum²/count (the variance is not negative).
   if (stats.sumsq < stats.sum * stats.avg && !near(stats.sumsq, stats.sum * stats.avg)) {
     throw new Error(`${where}: sumsq ${sumsq} is below sum²/count (${stats.sum * stats.avg})`);
-  }
-  const span = days(stats.start, stats.end) + 1;
-  if (count > span) {
-    throw new Error(`${where}: count ${count} is more than the ${span} days from start to end`);
   }
   return stats;
 }
@@ -284,9 +314,16 @@ export function parseStats(text: string, partition: number): PartitionStats {
     throw new Error(`offset ${JSON.stringify(offset)} is not an integer`);
   }
   if (offset < 0) throw new Error("offset is negative");
+  const { stations: stationValue, ...monthValues } = rest;
   const months: MonthTable = {};
   let counted = 0;
-  for (const [month, years] of Object.entries(rest)) {
+  let stations: StationTable | undefined;
+  if (stationValue !== undefined) {
+    const parsed = parseStations(stationValue);
+    stations = parsed.stations;
+    counted += parsed.counted;
+  }
+  for (const [month, years] of Object.entries(monthValues)) {
     if (!MONTHS.includes(month)) throw new Error(`unknown key ${JSON.stringify(month)}`);
     if (!isRecord(years)) throw new Error(`${month} is not an object`);
     months[month] = {};
@@ -300,5 +337,7 @@ export function parseStats(text: string, partition: number): PartitionStats {
   if (counted > offset) {
     throw new Error(`it counts ${counted} reports but its offset is only ${offset}`);
   }
-  return { partition, offset, months };
+  return stations === undefined
+    ? { partition, offset, months }
+    : { partition, offset, months, stations };
 }

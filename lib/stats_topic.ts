@@ -33,6 +33,8 @@ import {
 import { type Anomaly, parseAnomaly } from "./anomaly.ts";
 import { MONTHS } from "./report.ts";
 import { checkMonthStats, type MonthStats, type PartitionStats } from "./stats.ts";
+import { type Measure, measureInfo } from "./measures.ts";
+import { checkStationEntry, stationEntryKey } from "./stations.ts";
 
 /** The statistics topic. */
 export const STATS_TOPIC = "temperature-stats";
@@ -75,6 +77,16 @@ export function statsRecords(stats: PartitionStats, changed?: Iterable<string>):
     key: entryKey(month, year),
     value: JSON.stringify({ partition, month, year, ...value }),
   });
+  const stationRecord = (
+    station: string,
+    measure: string,
+    month: string,
+    year: string,
+    value: MonthStats,
+  ): StatsRecord => ({
+    key: stationEntryKey(station, measure, month, year),
+    value: JSON.stringify({ partition, station, measure, month, year, ...value }),
+  });
   const records: StatsRecord[] = [];
   if (changed === undefined) {
     for (const month of MONTHS) {
@@ -82,11 +94,26 @@ export function statsRecords(stats: PartitionStats, changed?: Iterable<string>):
         records.push(entry(month, year, value));
       }
     }
+    for (const [station, { measures }] of Object.entries(stats.stations ?? {})) {
+      for (const [measure, months] of Object.entries(measures)) {
+        for (const month of MONTHS) {
+          for (const [year, value] of Object.entries(months[month] ?? {})) {
+            records.push(stationRecord(station, measure, month, year, value));
+          }
+        }
+      }
+    }
   } else {
     for (const key of changed) {
-      const [month, year] = splitKey(key);
-      const value = stats.months[month]?.[year];
-      if (value !== undefined) records.push(entry(month, year, value));
+      const [name, month, year] = splitKey(key);
+      if (name === undefined) {
+        const value = stats.months[month]?.[year];
+        if (value !== undefined) records.push(entry(month, year, value));
+      } else {
+        const [station, measure] = name;
+        const value = stats.stations?.[station]?.measures[measure as Measure]?.[month]?.[year];
+        if (value !== undefined) records.push(stationRecord(station, measure, month, year, value));
+      }
     }
   }
   records.push({
@@ -101,9 +128,17 @@ export function anomalyRecords(anomalies: Anomaly[]): StatsRecord[] {
   return anomalies.map((anomaly) => ({ key: anomaly.date, value: JSON.stringify(anomaly) }));
 }
 
-function splitKey(key: string): [string, string] {
+/**
+ * A key's parts: `[undefined, month, year]` for `March-2024`, `[[station, measure], month,
+ * year]` for `JFK/humidity/July-2013` (the measure has no slash; the station may).
+ */
+function splitKey(key: string): [[string, string] | undefined, string, string] {
   const dash = key.lastIndexOf("-");
-  return [key.slice(0, dash), key.slice(dash + 1)];
+  const slash = key.lastIndexOf("/", dash);
+  const year = key.slice(dash + 1);
+  if (slash < 0) return [undefined, key.slice(0, dash), year];
+  const before = key.lastIndexOf("/", slash - 1);
+  return [[key.slice(0, before), key.slice(before + 1, slash)], key.slice(slash + 1, dash), year];
 }
 
 /**
@@ -139,14 +174,32 @@ export function foldStatsRecord(
     stats.offset = offset;
     return;
   }
-  const { month, year, partition: _, ...entry } = data;
+  const { month, year, partition: _, station, measure, ...entry } = data;
   if (typeof month !== "string" || !MONTHS.includes(month) || typeof year !== "string") {
     throw fail("it names no month and year");
   }
-  if (key !== entryKey(month, year)) throw fail(`it holds ${entryKey(month, year)}`);
+  if (station === undefined) {
+    if (key !== entryKey(month, year)) throw fail(`it holds ${entryKey(month, year)}`);
+    try {
+      const years = stats.months[month] ??= {};
+      years[year] = checkMonthStats(month, year, entry);
+    } catch (error) {
+      throw fail((error as Error).message);
+    }
+    return;
+  }
+  if (typeof station !== "string" || typeof measure !== "string" || !measureInfo(measure)) {
+    throw fail("it names no station and measure");
+  }
+  const holds = stationEntryKey(station, measure, month, year);
+  if (key !== holds) throw fail(`it holds ${holds}`);
   try {
-    const years = stats.months[month] ??= {};
-    years[year] = checkMonthStats(month, year, entry);
+    const checked = checkStationEntry(holds, month, year, entry);
+    const stations = stats.stations ??= {};
+    // The topic has no record of a station's latest time: its latest entry's end stands in.
+    const known = stations[station] ??= { last: checked.end, measures: {} };
+    if (checked.end > known.last) known.last = checked.end;
+    ((known.measures[measure as Measure] ??= {})[month] ??= {})[year] = checked;
   } catch (error) {
     throw fail((error as Error).message);
   }
@@ -163,6 +216,7 @@ export function orderedTables(tables: Map<number, PartitionStats>): PartitionSta
     months: Object.fromEntries(
       MONTHS.flatMap((month) => stats.months[month] ? [[month, stats.months[month]]] : []),
     ),
+    ...(stats.stations === undefined ? {} : { stations: stats.stations }),
   }));
 }
 
