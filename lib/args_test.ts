@@ -249,3 +249,55 @@ Deno.test("producerConfig: --source without its columns, or with simulation flag
     '--where names column "a" twice',
   );
 });
+
+Deno.test("producerConfig: a replay of stations, each measurement with its column and unit", () => {
+  const base = ["--source", "w.csv", "--station-column", "origin", "--time-column", "time_hour"];
+  const config = producerConfig(
+    [...base, "--measure", "temperature=temp:F", "--measure", "pressure=pressure:mbar"],
+    {},
+    1,
+  );
+  assert.ok(config.kind === "producer" && config.source.kind === "file");
+  assert.ok("stationColumn" in config.source);
+  assert.equal(config.source.stationColumn, "origin");
+  assert.deepEqual(
+    config.source.measures.map(({ measure, column, unit }) => [measure.name, column, unit]),
+    [["temperature", "temp", "F"], ["pressure", "pressure", "mbar"]],
+  );
+  const usage = (args: string[]) => {
+    try {
+      producerConfig(args, {}, 1);
+    } catch (error) {
+      assert.ok(error instanceof P7Error && error.code === "USAGE");
+      return error.message;
+    }
+    return "accepted";
+  };
+  assert.equal(usage(base), "--station-column needs one --measure NAME=COLUMN:UNIT or more");
+  assert.equal(usage([...base, "--measure", "temp"]), '--measure "temp" is not NAME=COLUMN:UNIT');
+  assert.match(
+    usage([...base, "--measure", "heat=t:F"]),
+    /no measurement "heat" \(one of temperature, /,
+  );
+  assert.equal(
+    usage([...base, "--measure", "humidity=h:F"]),
+    '--measure "humidity=h:F": humidity is not given in "F" (one of %)',
+  );
+  assert.equal(
+    usage([...base, "--measure", "humidity=h:%", "--measure", "humidity=g:%"]),
+    "--measure names humidity twice",
+  );
+  assert.match(
+    usage([...base, "--units", "C", "--measure", "humidity=h:%"]),
+    /^--units is for one series/,
+  );
+  assert.equal(
+    usage(["--source", "w.csv", "--measure", "humidity=h:%"]),
+    "--measure needs --station-column",
+  );
+  assert.equal(usage(["--station-column", "origin"]), "--station-column needs --source FILE");
+  assert.equal(
+    usage(["--source", "w.csv", "--station-column", "origin", "--measure", "humidity=h:%"]),
+    "--source needs --time-column",
+  );
+});

@@ -49,6 +49,11 @@ const SPEED_UNITS = {
 };
 /** The lowest possible temperature, °F. */
 const ABSOLUTE_ZERO_F = -459.67;
+/**
+ * Above the strongest wind ever measured at the surface (a 253 mph gust, Barrow Island,
+ * 1996): a faster one is a broken sensor or a typo, not weather.
+ */
+const WIND_MAX_MPH = 254;
 
 /** Every measurement, in the order of their protobuf fields. */
 export const MEASURES: readonly MeasureInfo[] = [
@@ -77,7 +82,15 @@ export const MEASURES: readonly MeasureInfo[] = [
     min: 0,
     units: { hPa: same, mbar: same, kPa: (v) => v * 10, inHg: (v) => v * 33.8639 },
   },
-  { name: "wind_speed", field: "windSpeed", id: 9, unit: "mph", min: 0, units: SPEED_UNITS },
+  {
+    name: "wind_speed",
+    field: "windSpeed",
+    id: 9,
+    unit: "mph",
+    min: 0,
+    max: WIND_MAX_MPH,
+    units: SPEED_UNITS,
+  },
   {
     name: "wind_direction",
     field: "windDirection",
@@ -87,7 +100,15 @@ export const MEASURES: readonly MeasureInfo[] = [
     max: 360,
     units: { deg: same },
   },
-  { name: "wind_gust", field: "windGust", id: 11, unit: "mph", min: 0, units: SPEED_UNITS },
+  {
+    name: "wind_gust",
+    field: "windGust",
+    id: 11,
+    unit: "mph",
+    min: 0,
+    max: WIND_MAX_MPH,
+    units: SPEED_UNITS,
+  },
   {
     name: "precipitation",
     field: "precipitation",
