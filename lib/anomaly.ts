@@ -25,10 +25,17 @@ export interface AnomalyRule {
 /** Three standard deviations, at least five earlier years. */
 export const DEFAULT_RULE: Readonly<AnomalyRule> = { sigma: 3, years: 5 };
 
-/** One anomaly, as a line of `anomalies-N.jsonl` and a record of `temperature-anomalies`. */
+/**
+ * One anomaly, as a line of `anomalies-N.jsonl` and a record of `temperature-anomalies`. A
+ * station's anomaly also names its station, measurement and time, and `degrees` holds the
+ * value measured, in that measurement's unit.
+ */
 export interface Anomaly {
   date: string;
   degrees: number;
+  station?: string;
+  measure?: string;
+  time?: string;
   /** Mean of the same calendar month's counted days in earlier years. */
   mean: number;
   /** Their population standard deviation. */
@@ -140,9 +147,17 @@ export function parseAnomaly(text: string): Anomaly {
     throw new Error("not JSON");
   }
   if (typeof data !== "object" || data === null) throw new Error("not a JSON object");
-  const { date, degrees, mean, std, z, partition, offset } = data;
+  const { date, degrees, mean, std, z, partition, offset, station, measure, time } = data;
   if (typeof date !== "string" || !/^\d{4}-\d\d-\d\d$/.test(date)) {
     throw new Error(`date ${JSON.stringify(date)} is not a date`);
+  }
+  const named = { station, measure, time };
+  if (station !== undefined) {
+    for (const [name, value] of Object.entries(named)) {
+      if (typeof value !== "string" || value === "") {
+        throw new Error(`${name} ${JSON.stringify(value)} is not a name`);
+      }
+    }
   }
   for (const [name, value] of Object.entries({ degrees, mean, std, z })) {
     if (typeof value !== "number" || !Number.isFinite(value)) {
@@ -154,5 +169,6 @@ export function parseAnomaly(text: string): Anomaly {
       throw new Error(`${name} ${JSON.stringify(value)} is not a non-negative integer`);
     }
   }
-  return { date, degrees, mean, std, z, partition, offset } as Anomaly;
+  const anomaly = { date, degrees, mean, std, z, partition, offset } as Anomaly;
+  return station === undefined ? anomaly : { ...anomaly, ...named } as Anomaly;
 }

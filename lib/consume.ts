@@ -11,9 +11,10 @@ import { type Anomaly, type AnomalyCheck, anomalyCheck, type AnomalyRule } from 
 import type { Rejected } from "./checkpoint.ts";
 import { P7Error } from "./errors.ts";
 import { RUN_HEADER, TOPIC } from "./kafka.ts";
-import { MONTHS, validateRecord } from "./report.ts";
+import { monthOf, MONTHS, type Report, validateRecord } from "./report.ts";
+import { measureInfo } from "./measures.ts";
 import { countReport, type PartitionStats } from "./stats.ts";
-import { countStationReport } from "./stations.ts";
+import { countStationReport, measured, stationEntryKey } from "./stations.ts";
 import { entryKey } from "./stats_topic.ts";
 
 /**
@@ -62,6 +63,9 @@ export interface PartitionState {
   run?: string;
   /** The anomaly check of `stats.months`. */
   check: AnomalyCheck;
+  /** The anomaly check of each station's measurement (`JFK/temperature`), made as it comes. */
+  stationChecks: Map<string, AnomalyCheck>;
+  rule: AnomalyRule;
 }
 
 /** A partition's state from its checkpoint, with anomalies by `rule`. */
@@ -70,7 +74,43 @@ export function partitionState(
   rule: AnomalyRule,
   run?: string,
 ): PartitionState {
-  return { stats, run, check: anomalyCheck(stats.months, rule) };
+  return { stats, run, check: anomalyCheck(stats.months, rule), stationChecks: new Map(), rule };
+}
+
+/**
+ * Counts a station's valid report into the partition and checks each value counted against
+ * its station's own climate (the same rule, on that station's measurement). Returns false
+ * for a duplicate.
+ */
+function countStation(
+  state: PartitionState,
+  report: Report,
+  offset: number,
+  outcome: BatchOutcome,
+): boolean {
+  const stations = state.stats.stations ??= {};
+  const counted = countStationReport(stations, report);
+  if (counted === undefined) return false;
+  const station = report.stationId!;
+  const month = monthOf(report.date)!;
+  const year = report.date.slice(0, 4);
+  for (const measure of counted) {
+    outcome.changed.add(stationEntryKey(station, measure, month, year));
+    const name = `${station}/${measure}`;
+    let check = state.stationChecks.get(name);
+    if (check === undefined) {
+      // The table exists from now on and is changed in place: the check reads it live.
+      check = anomalyCheck(stations[station]!.measures[measure]!, state.rule);
+      state.stationChecks.set(name, check);
+    }
+    const value = measured(report, measureInfo(measure)!.field)!;
+    const day = { date: report.date, degrees: value };
+    const anomaly = check(month, day, state.stats.partition, offset);
+    if (anomaly !== undefined) {
+      outcome.anomalies.push({ ...anomaly, station, measure, time: report.time! });
+    }
+  }
+  return true;
 }
 
 /** What one batch did. */
@@ -175,12 +215,8 @@ export function applyBatch(state: PartitionState, records: KafkaRecord[]): Batch
         value: record.value === null ? null : record.value.toString("base64"),
       });
     } else if (verdict.report.stationId !== undefined) {
-      const changed = countStationReport(stats.stations ??= {}, verdict.report);
-      if (changed === undefined) outcome.duplicates++;
-      else {
-        outcome.counted++;
-        for (const entry of changed) outcome.changed.add(entry);
-      }
+      if (countStation(state, verdict.report, offset, outcome)) outcome.counted++;
+      else outcome.duplicates++;
     } else if (countReport(stats.months, key!, verdict.report)) {
       outcome.counted++;
       const anomaly = state.check(key!, verdict.report, stats.partition, offset);

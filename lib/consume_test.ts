@@ -176,3 +176,46 @@ Deno.test("mergeOutcomes: sums, both batches' lines in order, the union of the c
     changed: new Set(["May-2000", "June-2000"]),
   });
 });
+
+Deno.test("a station's values: counted per measurement, anomalies against its own climate", () => {
+  const state = partitionState(emptyStats(1), { sigma: 3, years: 5 });
+  const station = (
+    offset: number,
+    stationId: string,
+    time: string,
+    values: Record<string, number>,
+  ) => ({
+    offset: String(offset),
+    key: Buffer.from(stationId),
+    value: Buffer.from(
+      encodeReport({ date: time.slice(0, 10), degrees: 0, stationId, time, ...values }),
+    ),
+  });
+  const records: KafkaRecord[] = [];
+  // Six Julys of humidity 50-59 at JFK; LGA a station of its own, far drier.
+  for (let year = 2000; year < 2006; year++) {
+    for (let day = 10; day < 20; day++) {
+      const time = `${year}-07-${day}T12:00:00Z`;
+      records.push(station(records.length, "JFK", time, { humidity: 40 + day }));
+      records.push(station(records.length, "LGA", time, { humidity: day, pressure: 1000 + day }));
+    }
+  }
+  records.push(station(records.length, "JFK", "2006-07-01T12:00:00Z", { humidity: 99 }));
+  records.push(station(records.length, "JFK", "2006-07-01T12:00:00Z", { humidity: 1 })); // duplicate
+  records.push(station(records.length, "LGA", "2006-07-01T12:00:00Z", { humidity: 15 }));
+  const outcome = applyBatch(state, records);
+  assert.equal(outcome.counted, 122);
+  assert.equal(outcome.duplicates, 1);
+  assert.deepEqual(
+    outcome.anomalies.map(({ station, measure, time, degrees }) => ({
+      station,
+      measure,
+      time,
+      degrees,
+    })),
+    [{ station: "JFK", measure: "humidity", time: "2006-07-01T12:00:00Z", degrees: 99 }],
+  );
+  assert.ok(outcome.changed.has("LGA/pressure/July-2005"));
+  assert.equal(state.stats.stations!.JFK!.measures.humidity!.July!["2006"]!.count, 1);
+  assert.equal(state.stats.offset, records.length);
+});

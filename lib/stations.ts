@@ -57,7 +57,8 @@ export function validateStationReport(key: string | null, report: Report): Valid
   return { report };
 }
 
-function measured(report: Report, field: string): number | undefined {
+/** The value of a measurement in a report, `undefined` when not observed. */
+export function measured(report: Report, field: string): number | undefined {
   return (report as unknown as Record<string, number | undefined>)[field];
 }
 
@@ -72,13 +73,13 @@ export function stationEntryKey(
 }
 
 /**
- * Counts a station's valid report into `stations`, in place. Returns the keys
- * (`stationEntryKey`) of the entries it changed, or `undefined` for a duplicate.
+ * Counts a station's valid report into `stations`, in place. Returns the measurements it
+ * counted (the entries of its month and year changed), or `undefined` for a duplicate.
  */
 export function countStationReport(
   stations: StationTable,
   report: Report,
-): string[] | undefined {
+): Measure[] | undefined {
   const station = report.stationId!;
   const time = report.time!;
   const stats = stations[station];
@@ -87,15 +88,15 @@ export function countStationReport(
   entry.last = time;
   const month = monthOf(report.date)!;
   const year = report.date.slice(0, 4);
-  const changed: string[] = [];
+  const counted: Measure[] = [];
   for (const info of MEASURES) {
     const value = measured(report, info.field);
     if (value === undefined) continue;
     const years = (entry.measures[info.name] ??= {})[month] ??= {};
     years[year] = accumulate(years[year], time, value);
-    changed.push(stationEntryKey(station, info.name, month, year));
+    counted.push(info.name);
   }
-  return changed;
+  return counted;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

@@ -125,7 +125,13 @@ export function statsRecords(stats: PartitionStats, changed?: Iterable<string>):
 
 /** The records that publish anomalies: the date as key, the log's line as value. */
 export function anomalyRecords(anomalies: Anomaly[]): StatsRecord[] {
-  return anomalies.map((anomaly) => ({ key: anomaly.date, value: JSON.stringify(anomaly) }));
+  return anomalies.map((anomaly) => ({ key: anomalyKey(anomaly), value: JSON.stringify(anomaly) }));
+}
+
+/** An anomaly's key: its date, or a station's `JFK/temperature/2013-07-04T13:00:00Z`. */
+function anomalyKey(anomaly: Anomaly): string {
+  const { station, measure, time } = anomaly;
+  return station === undefined ? anomaly.date : `${station}/${measure}/${time}`;
 }
 
 /**
@@ -334,7 +340,7 @@ function anomalyRecord(key: string, value: string): Anomaly {
   } catch (error) {
     throw fail((error as Error).message);
   }
-  if (anomaly.date !== key) throw fail(`it holds ${anomaly.date}`);
+  if (anomalyKey(anomaly) !== key) throw fail(`it holds ${anomalyKey(anomaly)}`);
   return anomaly;
 }
 
@@ -461,7 +467,8 @@ export async function followStats(
   }
   return {
     files: () => statsFiles(orderedTables(tables)),
-    anomalies: () => [...anomalies.values()].sort((a, b) => a.date < b.date ? -1 : 1),
+    anomalies: () =>
+      [...anomalies.values()].sort((a, b) => (a.time ?? a.date) < (b.time ?? b.date) ? -1 : 1),
     done: ended.promise,
   };
 }
