@@ -32,6 +32,7 @@ import { openReplay, type ReplayItem } from "./lib/replay.ts";
 import { ANOMALY_TOPIC, STATS_TOPIC, STATS_TOPIC_CONFIG } from "./lib/stats_topic.ts";
 import { encodeReport, monthOf, MONTHS, type Report } from "./lib/report.ts";
 import { type GeneratedReport, generateReports } from "./lib/weather.ts";
+import { generateStationReports } from "./lib/station_weather.ts";
 
 /**
  * Messages per send when there is no delay, one request in flight. kafkajs groups a send's
@@ -63,7 +64,10 @@ function reportKey(report: Report): ReturnType<typeof keyOf> {
 
 /** Simulated days in pages of `size`, the shape a replayed file arrives in. */
 function* simulatedPages(source: SimulationSource, size: number): Generator<GeneratedReport[]> {
-  const reports = generateReports({ seed: source.seed, duplicateRate: source.duplicateRate });
+  const { seed, duplicateRate, stations } = source;
+  const reports = stations === undefined
+    ? generateReports({ seed, duplicateRate })
+    : generateStationReports({ seed, duplicateRate, stations });
   while (true) yield Array.from({ length: size }, () => reports.next().value!);
 }
 
@@ -80,7 +84,8 @@ interface Source {
 async function openSource(config: ProducerConfig, perSend: number): Promise<Source> {
   const { source } = config;
   if (source.kind === "simulation") {
-    return { pages: simulatedPages(source, perSend), about: `seed ${source.seed}` };
+    const stations = source.stations === undefined ? "" : `, ${source.stations} stations`;
+    return { pages: simulatedPages(source, perSend), about: `seed ${source.seed}${stations}` };
   }
   const { format, pages } = await openReplay(source.path, source);
   const where = source.where.map(({ column, value }) => `, ${column}=${value}`).join("");
@@ -140,9 +145,11 @@ export async function main(args: string[]): Promise<number> {
     : ` (replication factor ${config.replicationFactor}, ${
       topicConfig(config.replicationFactor)["min.insync.replicas"] ?? 1
     } in sync for a write)`;
+  // A simulated station sends a report a day: counting days would hide the stations.
+  const unit = source.kind === "simulation" && source.stations !== undefined ? "reports" : "days";
   const limit = config.count === Infinity
     ? (source.kind === "file" ? "every row" : "forever")
-    : `${config.count} days`;
+    : `${config.count} ${unit}`;
   console.error(
     `producer: topic "${TOPIC}" recreated with ${PARTITIONS} partitions${replicas}, "${STATS_TOPIC}" and "${ANOMALY_TOPIC}" beside it; ${about}, ` +
       `delay ${config.delay} s, ${limit}`,
@@ -159,7 +166,7 @@ export async function main(args: string[]): Promise<number> {
   const progress = () =>
     source.kind === "file"
       ? `${days} rows sent (through ${lastDate || "-"}), ${rejected} rejected`
-      : `${days} days sent (through ${lastDate}), ${duplicates} duplicates`;
+      : `${days} ${unit} sent (through ${lastDate}), ${duplicates} duplicates`;
   try {
     await producer.connect();
     // In a backfill the next batch is built while the broker answers the one in flight.
@@ -245,7 +252,7 @@ export async function main(args: string[]): Promise<number> {
       `${lastDate || "-"}), ${rejected} rejected` +
       ("stationColumn" in source ? `, ${notSent} measurements not sent` : "") +
       (source.where.length > 0 ? `, ${filtered} left out by --where` : "")
-    : `sent ${days} days (through ${lastDate || "-"}) and ${duplicates} duplicates`;
+    : `sent ${days} ${unit} (through ${lastDate || "-"}) and ${duplicates} duplicates`;
   console.error(
     `producer: ${sent}, ${messages} messages in ${seconds.toFixed(1)} s ` +
       `(${Math.round(messages / seconds)} msg/s)` + (stop.aborted ? "; stopped by signal" : ""),

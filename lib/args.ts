@@ -40,6 +40,8 @@ export interface SimulationSource {
   kind: "simulation";
   seed: number;
   duplicateRate: number;
+  /** With `--stations N`, that many stations instead of the course's single series. */
+  stations?: number;
 }
 
 /**
@@ -124,6 +126,9 @@ ${BROKERS_HELP}
 Simulation (without --source):
   --seed N                 random seed, 0-4294967295 (default: random, printed)
   --duplicate-rate R       chance of re-sending the previous day, 0-1 (default 0.05)
+  --stations N             N stations (StationA, StationB, …, 1-1000), each with a climate of
+                           its own, reporting daily at noon UTC temperature, humidity,
+                           pressure and wind speed, keyed by station; --count counts reports
 Replay (--source; no duplicates are simulated):
   --source FILE            CSV with a header row (comma-separated, fields may be "quoted",
                            one record per line), or JSON Lines (one object per line, the
@@ -293,6 +298,7 @@ export function producerConfig(
     count: { type: "string" },
     seed: { type: "string" },
     "duplicate-rate": { type: "string" },
+    stations: { type: "string" },
     source: { type: "string" },
     "date-column": { type: "string" },
     "value-column": { type: "string" },
@@ -332,7 +338,7 @@ function delay(flag: string | undefined, env: Env): number {
   return variable === undefined ? 0.1 : parseNumber(DELAY_VARIABLE, variable, 0, 86400);
 }
 
-const SIMULATION_FLAGS = ["seed", "duplicate-rate"];
+const SIMULATION_FLAGS = ["seed", "duplicate-rate", "stations"];
 const SERIES_FLAGS = ["date-column", "value-column", "units"];
 const STATION_FLAGS = ["station-column", "time-column", "measure"];
 const REPLAY_FLAGS = [...SERIES_FLAGS, ...STATION_FLAGS, "where"];
@@ -342,10 +348,12 @@ function simulationSource(values: Values, randomSeed: number): SimulationSource 
   if (replayFlag) throw new P7Error("USAGE", `--${replayFlag} needs --source FILE`);
   const seed = values.seed as string | undefined;
   const rate = values["duplicate-rate"] as string | undefined;
+  const stations = values.stations as string | undefined;
   return {
     kind: "simulation",
     seed: seed === undefined ? randomSeed : parseInteger("--seed", seed, 0, 2 ** 32 - 1),
     duplicateRate: rate === undefined ? 0.05 : parseNumber("--duplicate-rate", rate, 0, 1),
+    ...(stations === undefined ? {} : { stations: parseInteger("--stations", stations, 1, 1000) }),
   };
 }
 
