@@ -44,6 +44,10 @@ export interface ChaosOptions {
   seed: number;
   /** Progress lines go here. */
   log?: (line: string) => void;
+  /** Simulate this many stations (`producer --stations N`) instead of the single series. */
+  stations?: number;
+  /** Earlier years a value's climate needs (`consumer --anomaly-years`); default 5. */
+  anomalyYears?: number;
 }
 
 /** What a chaos run did and found. */
@@ -81,14 +85,23 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     mismatches: 0,
     problems: [],
   };
-  const producer = spawn("producer.ts", ["--delay", "0.002", "--seed", String(options.seed)]);
+  const stations = options.stations === undefined ? [] : ["--stations", String(options.stations)];
+  const anomalyYears = options.anomalyYears ?? 5;
+  const consumerArgs = ["--dir", dir, "--anomaly-years", String(anomalyYears)];
+  const producer = spawn("producer.ts", [
+    "--delay",
+    "0.002",
+    "--seed",
+    String(options.seed),
+    ...stations,
+  ]);
   await waitFor("the producer to recreate the topic", () => /recreated/.test(producer.stderr()));
   let producerExited = false;
   producer.done.then(() => producerExited = true);
   const running: (Running | undefined)[] = SLOTS.map(() => undefined);
   const restartEvery = Math.floor(options.kills / (options.brokerRestarts + 1));
   while (report.kills < options.kills) {
-    SLOTS.forEach((slot, i) => running[i] ??= spawn("consumer.ts", [...slot, "--dir", dir]));
+    SLOTS.forEach((slot, i) => running[i] ??= spawn("consumer.ts", [...slot, ...consumerArgs]));
     await new Promise((resolve) => setTimeout(resolve, 300 + random() * 1500));
     const i = Math.floor(random() * SLOTS.length);
     const victim = running[i]!;
@@ -136,7 +149,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   }
   // Let any survivor go, then one clean consumer per slot catches up to the end.
   for (const survivor of running) await survivor?.stop("SIGKILL");
-  const finals = SLOTS.map((slot) => spawn("consumer.ts", [...slot, "--dir", dir]));
+  const finals = SLOTS.map((slot) => spawn("consumer.ts", [...slot, ...consumerArgs]));
   for (const final of finals) {
     await waitFor("the consumer to start", () => /consumer: partitions/.test(final.stderr()));
   }
@@ -147,7 +160,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   }
   const ends = await endOffsets();
   report.messages = ends.reduce((a, b) => a + b, 0);
-  const expected = await recount();
+  const expected = await recount(undefined, undefined, { sigma: 3, years: anomalyYears });
   const actual = await readAll(dir);
   const logged = await readAnomalies(dir);
   report.anomalies = expected.anomalies.flat().length;

@@ -110,6 +110,23 @@ Deno.test("a consumer restarted after a producer restart refuses the old checkpo
   assert.deepEqual(await readAll(dir), before, "the old checkpoints are left as they were");
 });
 
+Deno.test("chaos with 10 simulated stations: 20 kill -9s and a broker restart, files and anomaly logs exact", async () => {
+  // A year and a half of days: anomalies once one earlier year of a month is known.
+  const report = await runChaos({
+    kills: 20,
+    brokerRestarts: 1,
+    seed: 2027,
+    stations: 10,
+    anomalyYears: 1,
+  });
+  console.log(summary(report));
+  assert.deepEqual(report.problems, []);
+  assert.equal(report.kills, 20);
+  assert.ok(report.messages > 1000, `${report.messages} messages`);
+  assert.ok(report.anomalies > 10, `${report.anomalies} anomalies`);
+  assert.equal(report.mismatches, 0);
+});
+
 Deno.test("Ctrl-C to the process group of ./p7 consumer: the summary, then exit 0", async () => {
   // A terminal's Ctrl-C reaches `./p7` (deno task) and the consumer alike, and deno task
   // forwards its copy: the consumer sees two SIGINTs a few milliseconds apart.

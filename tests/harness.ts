@@ -369,7 +369,20 @@ export async function recount(
         report = undefined;
       }
       const key = message.key?.toString() ?? "";
-      const date = report?.date ?? "";
+      const station = (report as { stationId?: string } | undefined)?.stationId;
+      if (station) {
+        const fields = report as unknown as Record<string, unknown>;
+        countStation(
+          files[partition]!,
+          anomalies[partition]!,
+          fields,
+          key,
+          rule,
+          partition,
+          offset,
+        );
+      }
+      const date = station ? "" : report?.date ?? "";
       const day = new Date(date + "T00:00:00Z");
       const valid = report !== undefined && /^\d{4}-\d\d-\d\d$/.test(date) &&
         !isNaN(day.getTime()) && day.toISOString().slice(0, 10) === date &&
@@ -416,6 +429,104 @@ export async function recount(
   await done.promise;
   await consumer.disconnect();
   return { files, anomalies };
+}
+
+/** The measurements of a station's Report, by proto field number: [proto name, camelCase]. */
+const MEASURE_FIELDS: [string, string][] = [
+  ["temperature", "temperature"],
+  ["dew_point", "dewPoint"],
+  ["humidity", "humidity"],
+  ["pressure", "pressure"],
+  ["wind_speed", "windSpeed"],
+  ["wind_direction", "windDirection"],
+  ["wind_gust", "windGust"],
+  ["precipitation", "precipitation"],
+  ["visibility", "visibility"],
+];
+
+/** Whether a value of a measurement could have been observed, by the issue's rules. */
+function possible(measure: string, value: number): boolean {
+  if (!Number.isFinite(value)) return false;
+  if (measure === "temperature" || measure === "dew_point") return value >= -459.67;
+  if (measure === "humidity") return value >= 0 && value <= 100;
+  if (measure === "wind_direction") return value >= 0 && value <= 360;
+  if (measure === "wind_speed" || measure === "wind_gust") return value >= 0 && value <= 254;
+  return value >= 0;
+}
+
+/**
+ * A station's record counted into a recomputed file by the rules of issue 23: key = station,
+ * a real UTC time on the record's date, every measurement possible, a time not after the
+ * station's last one a duplicate; each value then an anomaly or not against that station's
+ * same calendar month of that measurement in earlier years.
+ */
+function countStation(
+  file: Record<string, unknown>,
+  anomalies: Record<string, unknown>[],
+  report: Record<string, unknown>,
+  key: string,
+  rule: { sigma: number; years: number },
+  partition: number,
+  offset: number,
+): void {
+  const station = report.stationId as string;
+  const time = String(report.time ?? "");
+  const date = String(report.date ?? "");
+  const at = new Date(time);
+  const present = MEASURE_FIELDS.filter(([, field]) => report[field] != null);
+  const valid = key === station && /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/.test(time) &&
+    !isNaN(at.getTime()) && at.toISOString().slice(0, 19) + "Z" === time &&
+    time.slice(0, 10) === date && Number.isFinite(report.degrees) &&
+    present.every(([name, field]) => possible(name, report[field] as number));
+  if (!valid) return;
+  const stations = (file.stations ??= {}) as Record<
+    string,
+    { last: string; measures: Record<string, Record<string, Record<string, MonthStats>>> }
+  >;
+  const known = stations[station];
+  if (known !== undefined && time <= known.last) return;
+  const entry = known ?? (stations[station] = { last: time, measures: {} });
+  entry.last = time;
+  const month = MONTH_NAMES[at.getUTCMonth()]!;
+  const year = date.slice(0, 4);
+  for (const [name, field] of present) {
+    const value = report[field] as number;
+    const years = (entry.measures[name] ??= {})[month] ??= {};
+    const stats = years[year];
+    if (stats === undefined) {
+      years[year] = {
+        count: 1,
+        sum: value,
+        avg: value,
+        start: time,
+        end: time,
+        min: value,
+        max: value,
+        sumsq: value * value,
+      };
+    } else {
+      stats.count += 1;
+      stats.sum += value;
+      stats.avg = stats.sum / stats.count;
+      stats.end = time;
+      stats.min = Math.min(stats.min, value);
+      stats.max = Math.max(stats.max, value);
+      stats.sumsq += value * value;
+    }
+    const anomaly = anomalyOf(years, date, value, rule);
+    if (anomaly) {
+      anomalies.push({
+        date,
+        degrees: value,
+        ...anomaly,
+        partition,
+        offset,
+        station,
+        measure: name,
+        time,
+      });
+    }
+  }
 }
 
 /** Every line of the anomaly logs in `dir`, by partition; none for a missing log. */
