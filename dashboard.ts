@@ -22,6 +22,14 @@ import {
   sseEvent,
 } from "./lib/dashboard.ts";
 import { chartsBody } from "./lib/dashboard_charts.ts";
+import {
+  seriesAnomalies,
+  seriesBody,
+  seriesFiles,
+  seriesLabel,
+  seriesPick,
+  stationsBody,
+} from "./lib/dashboard_stations.ts";
 import { P7Error } from "./lib/errors.ts";
 import {
   createKafka,
@@ -343,21 +351,38 @@ function handler(
   return async (request) => {
     if (request.method !== "GET") return text("method not allowed", 405, { allow: "GET" });
     const path = requestPath(request.url);
+    const pick = seriesPick(new URL(request.url).searchParams);
+    if (pick !== undefined && "error" in pick) return json(pick, 400);
+    // The files, or with ?station&measure that series in the place of the course's.
+    const picked = async () => {
+      const files = await source.read();
+      return pick === undefined ? files : seriesFiles(files, pick);
+    };
     try {
       switch (path) {
         case "/api/partitions":
           return json(partitionsBody(config.dir, await source.read()));
+        case "/api/stations":
+          return json(stationsBody(await source.read()));
+        case "/api/series": {
+          if (pick === undefined) return json({ error: "give both station and measure" }, 400);
+          const body = seriesBody(await source.read(), pick);
+          return body === undefined
+            ? json({ error: `no ${pick.measure} of station ${JSON.stringify(pick.station)}` }, 404)
+            : json(body);
+        }
         case "/api/lag": {
           const body = await lag(FRESH_MS);
           return json(body, body.error === undefined ? 200 : 503);
         }
         case "/api/extremes":
-          return json(extremesBody(await source.read()));
+          return json(extremesBody(await picked()));
         case "/api/anomalies":
-          return json(anomaliesBody(await source.anomalies()));
+          return json(anomaliesBody(seriesAnomalies(await source.anomalies(), pick)));
         case "/api/charts": {
-          const [files, body] = await Promise.all([source.read(), lag(FRESH_MS)]);
-          return json(chartsBody(files, body.error === undefined ? body.partitions : undefined));
+          const [files, body] = await Promise.all([picked(), lag(FRESH_MS)]);
+          const rows = body.error === undefined ? body.partitions : undefined;
+          return json(chartsBody(files, rows, pick && seriesLabel(pick)));
         }
         case "/events":
           return hub.response();

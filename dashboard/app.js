@@ -15,6 +15,15 @@ const STATES = {
   unknown: "not a partition of the topic",
 };
 
+/** The course's captions, shown while no station is picked. */
+const CAPTIONS = {};
+/** The station and measurement shown, or null for the course's single series. */
+let pick = null;
+const initial = new URLSearchParams(location.search);
+if (initial.get("station") && initial.get("measure")) {
+  pick = { station: initial.get("station"), measure: initial.get("measure") };
+}
+
 /** Per chart: the view on screen and its spec without data, to tell a data change apart. */
 const shown = new Map();
 let busy = false;
@@ -107,10 +116,10 @@ function renderAnomalies(body) {
   document.getElementById("anomalies").replaceChildren(
     ...body.latest.map((anomaly) => {
       const tr = document.createElement("tr");
-      tr.dataset.date = anomaly.date;
+      tr.dataset.date = anomaly.time ?? anomaly.date;
       tr.className = anomaly.z > 0 ? "hot" : "cold";
       tr.append(
-        cell("th", anomaly.date, { scope: "row" }),
+        cell("th", anomaly.time ?? anomaly.date, { scope: "row" }),
         cell("td", number(anomaly.degrees, 1)),
         cell("td", `${number(anomaly.mean, 1)} ± ${number(anomaly.std, 1)}`),
         cell("td", `${anomaly.z > 0 ? "+" : ""}${number(anomaly.z, 2)}`),
@@ -143,9 +152,90 @@ async function renderChart(name, spec, absent) {
   shown.set(name, { shape, result: await vegaEmbed(element, named, EMBED_OPTIONS) });
 }
 
+/** The query naming the pick, for the API and the page's address. */
+function pickQuery() {
+  return pick === null
+    ? ""
+    : `?station=${encodeURIComponent(pick.station)}&measure=${encodeURIComponent(pick.measure)}`;
+}
+
+function option(value, text, selected) {
+  const element = cell("option", text, { value });
+  element.selected = selected;
+  return element;
+}
+
+/**
+ * The pickers: shown once the files hold stations, each station's measurements in the second.
+ * Keeps the pick while it exists; else the first station (or the course's series, when the
+ * files hold it too) and its temperature or first measurement.
+ */
+function renderPicker(stations, hasSeries) {
+  const form = document.getElementById("series-picker");
+  form.hidden = stations.length === 0;
+  if (stations.length === 0) {
+    pick = null;
+    return;
+  }
+  const named = pick && stations.find((s) => s.station === pick.station);
+  if (!named && (pick !== null || !hasSeries)) {
+    const first = stations[0];
+    const temperature = first.measures.find((m) => m.measure === "temperature");
+    pick = { station: first.station, measure: (temperature ?? first.measures[0]).measure };
+  }
+  const station = pick && stations.find((s) => s.station === pick.station);
+  if (station && !station.measures.some((m) => m.measure === pick.measure)) {
+    pick.measure = station.measures[0].measure;
+  }
+  document.getElementById("station").replaceChildren(
+    ...(hasSeries ? [option("", "single series (course)", pick === null)] : []),
+    ...stations.map((s) => option(s.station, s.station, pick?.station === s.station)),
+  );
+  const measure = document.getElementById("measure");
+  measure.disabled = pick === null;
+  measure.replaceChildren(
+    ...(station?.measures ?? []).map((m) =>
+      option(m.measure, `${m.measure.replace("_", " ")} (${m.unit})`, m.measure === pick.measure)
+    ),
+  );
+  const about = station?.measures.find((m) => m.measure === pick.measure);
+  document.getElementById("series-about").textContent = about
+    ? `${about.count} observations, ${about.first} to ${about.last}`
+    : "";
+}
+
+/** The captions and headings of the series shown. */
+function renderLabels(stations) {
+  const ids = ["temperature-caption", "extremes-caption", "anomalies-when", "anomalies-unit"];
+  for (const id of ids) CAPTIONS[id] ??= document.getElementById(id).textContent;
+  const station = pick && stations.find((s) => s.station === pick.station);
+  const measure = station?.measures.find((m) => m.measure === pick.measure);
+  document.getElementById("months-figure").hidden = measure !== undefined;
+  if (measure === undefined) {
+    for (const id of ids) document.getElementById(id).textContent = CAPTIONS[id];
+    return;
+  }
+  const name = `${measure.measure.replace("_", " ")} (${measure.unit})`;
+  document.getElementById("temperature-caption").textContent =
+    `Average ${name} at ${pick.station} by year, one line per month`;
+  document.getElementById("extremes-caption").textContent =
+    `${pick.station}, ${name}: each month's latest year, its lowest, average and highest ` +
+    `value; and the lowest and highest of any year`;
+  document.getElementById("anomalies-when").textContent = "Time";
+  document.getElementById("anomalies-unit").textContent = measure.unit;
+}
+
 async function draw() {
-  const [files, lag, charts, extremes, anomalies] = await Promise.all(
-    ["/api/partitions", "/api/lag", "/api/charts", "/api/extremes", "/api/anomalies"].map(getJson),
+  const [files, { stations }] = await Promise.all(
+    ["/api/partitions", "/api/stations"].map(getJson),
+  );
+  const hasSeries = files.partitions.some((entry) => Object.keys(entry.months ?? {}).length > 0);
+  renderPicker(stations, hasSeries);
+  renderLabels(stations);
+  const query = pickQuery();
+  const [lag, charts, extremes, anomalies] = await Promise.all(
+    ["/api/lag", "/api/charts" + query, "/api/extremes" + query, "/api/anomalies" + query]
+      .map(getJson),
   );
   renderTable(files, lag);
   renderExtremes(extremes);
@@ -182,6 +272,18 @@ async function refresh() {
     busy = false;
   }
 }
+
+/** A new pick: the page redraws for it, and its address names it (to share or reload). */
+function picked() {
+  const station = document.getElementById("station").value;
+  const measure = document.getElementById("measure").value;
+  const changedStation = station !== (pick?.station ?? "");
+  pick = station === "" ? null : { station, measure: changedStation ? "temperature" : measure };
+  history.replaceState(null, "", location.pathname + pickQuery());
+  refresh();
+}
+document.getElementById("station").addEventListener("change", picked);
+document.getElementById("measure").addEventListener("change", picked);
 
 const events = new EventSource("/events");
 // Also on every reconnection: events sent while disconnected are lost.

@@ -202,6 +202,7 @@ export const LATEST_ANOMALIES = 20;
 
 /** What `GET /api/anomalies` answers for `anomalies`, in any order. */
 export function anomaliesBody(anomalies: Anomaly[]): AnomaliesBody {
-  const latest = [...anomalies].sort((a, b) => a.date < b.date ? 1 : a.date > b.date ? -1 : 0);
+  const at = (anomaly: Anomaly) => anomaly.time ?? anomaly.date;
+  const latest = [...anomalies].sort((a, b) => at(a) < at(b) ? 1 : at(a) > at(b) ? -1 : 0);
   return { total: anomalies.length, latest: latest.slice(0, LATEST_ANOMALIES) };
 }

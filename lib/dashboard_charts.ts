@@ -48,12 +48,27 @@ function round2(value: number): number {
   return Math.round(value * 100) / 100;
 }
 
+/** What a chart of averages names its values: its axis title and its words for them. */
+export interface ValueLabel {
+  title: string;
+  words: string;
+}
+
+/** The course's series: daily maximum temperatures. */
+export const MAX_TEMPERATURE: ValueLabel = {
+  title: "Avg. Max Temperature",
+  words: "average daily max temperature",
+};
+
 /** The line chart of `points`: one line per month, one point per year. */
-export function temperatureSpec(points: YearPoint[]): TopLevelSpec {
+export function temperatureSpec(
+  points: YearPoint[],
+  label: ValueLabel = MAX_TEMPERATURE,
+): TopLevelSpec {
   const months = MONTHS.filter((month) => points.some((point) => point.month === month));
   return {
     $schema: SCHEMA,
-    description: `Line chart of the average daily max temperature by year for ${months.length} ` +
+    description: `Line chart of the ${label.words} by year for ${months.length} ` +
       `months: ${months.join(", ")}.`,
     width: 560,
     height: 260,
@@ -71,7 +86,7 @@ export function temperatureSpec(points: YearPoint[]): TopLevelSpec {
       y: {
         field: "avg",
         type: "quantitative",
-        title: "Avg. Max Temperature",
+        title: label.title,
         scale: { zero: false },
       },
       color: {
@@ -84,8 +99,12 @@ export function temperatureSpec(points: YearPoint[]): TopLevelSpec {
       tooltip: [
         { field: "month", type: "nominal", title: "Month" },
         { field: "year", type: "quantitative", title: "Year", format: "d" },
-        { field: "avg", type: "quantitative", title: "Avg. Max Temperature" },
-        { field: "count", type: "quantitative", title: "Days" },
+        { field: "avg", type: "quantitative", title: label.title },
+        {
+          field: "count",
+          type: "quantitative",
+          title: label === MAX_TEMPERATURE ? "Days" : "Count",
+        },
       ],
     },
   };
@@ -164,13 +183,20 @@ export interface ChartsBody {
   lag: TopLevelSpec | null;
 }
 
-/** The charts for the readable files among `files` and the lag rows, if known. */
-export function chartsBody(files: StatsFile[], lag: LagRow[] | undefined): ChartsBody {
+/**
+ * The charts for the readable files among `files` and the lag rows, if known. With a `label`
+ * (a station's measurement) the months chart, which is `month.svg`'s, is left out.
+ */
+export function chartsBody(
+  files: StatsFile[],
+  lag: LagRow[] | undefined,
+  label?: ValueLabel,
+): ChartsBody {
   const tables = files.flatMap((file) => "stats" in file ? [file.stats.months] : []);
   const points = yearlyPoints(tables);
-  const bars = latestBars(tables);
+  const bars = label === undefined ? latestBars(tables) : [];
   return {
-    temperature: points.length > 0 ? temperatureSpec(points) : null,
+    temperature: points.length > 0 ? temperatureSpec(points, label) : null,
     months: bars.length > 0 ? monthsSpec(bars) : null,
     lag: lag?.some((row) => row.lag !== null) ? lagSpec(lag) : null,
   };

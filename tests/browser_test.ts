@@ -19,6 +19,7 @@ import {
   readAll,
   readAnomalies,
   ROOT,
+  run,
   spawn,
   tempDir,
   waitCaughtUp,
@@ -51,17 +52,11 @@ async function bars(page: Page): Promise<[string, number][]> {
   });
 }
 
-Deno.test({
-  name: "the page draws the files on disk and follows the consumer without a reload",
-  ignore: !installed,
-  // playwright-core keeps timers and pipes of its own between calls.
-  sanitizeOps: false,
-  sanitizeResources: false,
-}, async () => {
-  await backfill(2000, 11);
-  // A folder the consumer has not made yet: the page starts empty.
-  const dir = join(await tempDir(), "files");
-  const dashboard = await startDashboard(["--dir", dir]);
+/**
+ * Debian's Chromium on a fresh profile, with one page; `problems` collects the page's errors
+ * and any request that leaves `url`.
+ */
+async function openBrowser(url: string) {
   const profile = await Deno.makeTempDir({ prefix: "p7-chromium-" });
   const browser = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
@@ -76,17 +71,35 @@ Deno.test({
     ],
     viewport: { width: 1280, height: 900 },
   });
-  try {
-    const page = browser.pages()[0] ?? await browser.newPage();
-    const problems: string[] = [];
-    page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
-    page.on("console", (message) => {
-      if (message.type() === "error") problems.push(`console: ${message.text()}`);
-    });
-    page.on("request", (request) => {
-      if (!request.url().startsWith(dashboard.url + "/")) problems.push(`request ${request.url()}`);
-    });
+  const page = browser.pages()[0] ?? await browser.newPage();
+  const problems: string[] = [];
+  page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
+  page.on("console", (message) => {
+    if (message.type() === "error") problems.push(`console: ${message.text()}`);
+  });
+  page.on("request", (request) => {
+    if (!request.url().startsWith(url + "/")) problems.push(`request ${request.url()}`);
+  });
+  const close = async () => {
+    await browser.close();
+    await Deno.remove(profile, { recursive: true });
+  };
+  return { page, problems, close };
+}
 
+Deno.test({
+  name: "the page draws the files on disk and follows the consumer without a reload",
+  ignore: !installed,
+  // playwright-core keeps timers and pipes of its own between calls.
+  sanitizeOps: false,
+  sanitizeResources: false,
+}, async () => {
+  await backfill(2000, 11);
+  // A folder the consumer has not made yet: the page starts empty.
+  const dir = join(await tempDir(), "files");
+  const dashboard = await startDashboard(["--dir", dir]);
+  const { page, problems, close } = await openBrowser(dashboard.url);
+  try {
     await page.goto(dashboard.url + "/");
     await page.locator("body[data-updates]").waitFor();
     assert.equal(await page.title(), "p7 dashboard: live temperatures");
@@ -217,8 +230,89 @@ Deno.test({
     assert.equal(await page.evaluate(() => "p7Mark" in globalThis), true, "the page was reloaded");
     assert.deepEqual(problems, []);
   } finally {
-    await browser.close();
-    await Deno.remove(profile, { recursive: true });
+    await close();
+    const result = await dashboard.process.stop();
+    assert.equal(result.code, 0, result.stderr);
+  }
+});
+
+Deno.test({
+  name: "a station and a measurement picked: charts, extremes and anomalies follow them",
+  ignore: !installed,
+  sanitizeOps: false,
+  sanitizeResources: false,
+}, async () => {
+  const replayed = await run("producer.ts", [
+    "--source",
+    join(ROOT, "data", "nycflights13-weather.csv"),
+    "--station-column",
+    "origin",
+    "--time-column",
+    "time_hour",
+    "--measure",
+    "temperature=temp:F",
+    "--measure",
+    "humidity=humid:%",
+    "--delay",
+    "0",
+  ]);
+  assert.equal(replayed.code, 0, replayed.stderr);
+  const dir = await tempDir();
+  await consume(dir, [0, 1, 2, 3]);
+  const dashboard = await startDashboard(["--dir", dir]);
+  const { page, problems, close } = await openBrowser(dashboard.url);
+  try {
+    await page.goto(dashboard.url + "/");
+    await page.locator("body[data-updates]").waitFor();
+    assert.equal(await page.locator("#series-picker").isVisible(), true);
+    const stations = await page.locator("#station option").evaluateAll((options) =>
+      options.map((option) => option.textContent)
+    );
+    assert.deepEqual(stations, ["EWR", "JFK", "LGA"]);
+    // The first station's temperature until something is picked.
+    assert.match(
+      await page.locator("#temperature-caption").innerText(),
+      /temperature \(F\) at EWR/,
+    );
+    await page.selectOption("#station", "JFK");
+    await page.locator("#temperature-caption", { hasText: "at JFK" }).waitFor();
+    await page.selectOption("#measure", "humidity");
+    await page.locator("#temperature-caption", { hasText: "humidity (%) at JFK" }).waitFor();
+    assert.match(page.url(), /\?station=JFK&measure=humidity$/);
+    // The file's numbers for JFK's humidity, month by month.
+    const files = await readAll(dir);
+    const jfk = files.map((file) =>
+      (file.stations as Record<string, { measures: Record<string, unknown> }> | undefined)?.JFK
+    ).find((station) => station !== undefined)!;
+    const humidity = jfk.measures.humidity as Record<
+      string,
+      Record<string, Record<string, number>>
+    >;
+    const expected = MONTH_NAMES.map((month) => {
+      const july = humidity[month]!["2013"]!;
+      return `${month} 2013 ${july.min!.toFixed(1)} ${july.avg!.toFixed(1)} ${
+        july.max!.toFixed(1)
+      }`;
+    });
+    await waitFor("the extremes of JFK's humidity", async () => {
+      const rows = await page.locator("#extremes tr").evaluateAll((rows) =>
+        rows.map((row) => [...row.children].slice(0, 5).map((cell) => cell.textContent).join(" "))
+      );
+      return rows.join() === expected.join();
+    }, 10_000);
+    // One point per month of 2013; no month.svg bars for a station's series.
+    assert.equal(await page.locator("#temperature g.mark-symbol.role-mark path").count(), 12);
+    assert.equal(await page.locator("#months-figure").isVisible(), false);
+    assert.equal(await page.locator("#anomalies-unit").innerText(), "%");
+    await Deno.mkdir(join(ROOT, "test-artifacts"), { recursive: true });
+    await page.screenshot({ path: join(ROOT, "test-artifacts/dashboard-stations.png") });
+    // Back to the first station's temperature, then the address picks humidity at LGA.
+    await page.goto(dashboard.url + "/?station=LGA&measure=humidity");
+    await page.locator("#temperature-caption", { hasText: "humidity (%) at LGA" }).waitFor();
+    assert.equal(await page.locator("#station").inputValue(), "LGA");
+    assert.deepEqual(problems, []);
+  } finally {
+    await close();
     const result = await dashboard.process.stop();
     assert.equal(result.code, 0, result.stderr);
   }
