@@ -24,12 +24,11 @@ import {
 import { chartsBody } from "./lib/dashboard_charts.ts";
 import {
   seriesAnomalies,
-  seriesBody,
-  seriesFiles,
   seriesLabel,
   seriesPick,
   stationsBody,
 } from "./lib/dashboard_stations.ts";
+import { seriesBody, seriesFiles } from "./lib/series.ts";
 import { P7Error } from "./lib/errors.ts";
 import {
   createKafka,

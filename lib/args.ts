@@ -10,7 +10,8 @@ import { P7Error } from "./errors.ts";
 import { DEFAULT_BROKERS, parseBrokers } from "./kafka.ts";
 import type { ReplayOptions, Units, Where } from "./replay.ts";
 import type { MeasureColumn, StationReplayOptions } from "./station_replay.ts";
-import { measureInfo, MEASURES } from "./measures.ts";
+import { type Measure, measureInfo, MEASURES } from "./measures.ts";
+import type { SeriesPick } from "./series.ts";
 
 /** The environment variables p7 reads. */
 export type Env = Record<string, string | undefined>;
@@ -81,6 +82,8 @@ export interface PlotConfig {
   dir: string;
   from: StatsFrom;
   brokers: string[];
+  /** With `--station S --measure M`, that series (into `DIR/S-M.svg`) instead of month.svg. */
+  series?: SeriesPick;
 }
 
 /** Dashboard server settings. */
@@ -179,6 +182,8 @@ ${BROKERS_HELP}
 
 export const PLOT_USAGE = `Usage: plot [options]
 Draws the latest January, February and March averages into DIR/month.svg.
+  --station S --measure M  instead, station S's measurement M month by month (average,
+                           lowest, highest) into DIR/S-M.svg
 ${DIR_HELP}
 ${FROM_HELP}
 ${BROKERS_HELP}
@@ -516,9 +521,27 @@ export function plotConfig(args: string[], env: Env): PlotConfig | Help {
     dir: { type: "string" },
     from: { type: "string" },
     brokers: { type: "string" },
+    station: { type: "string" },
+    measure: { type: "string" },
   }, false);
   if (values.help) return { kind: "help", usage: PLOT_USAGE };
-  return { kind: "plot", dir: dir(values, env), from: from(values), brokers: brokers(values, env) };
+  const config: PlotConfig = {
+    kind: "plot",
+    dir: dir(values, env),
+    from: from(values),
+    brokers: brokers(values, env),
+  };
+  const [station, measure] = [values.station, values.measure] as (string | undefined)[];
+  if (station === undefined && measure === undefined) return config;
+  if (!station || !measure) throw new P7Error("USAGE", "--station and --measure go together");
+  if (measureInfo(measure) === undefined) {
+    throw new P7Error(
+      "USAGE",
+      `--measure ${JSON.stringify(measure)} is not one of ` +
+        MEASURES.map((info) => info.name).join(", "),
+    );
+  }
+  return { ...config, series: { station, measure: measure as Measure } };
 }
 
 function from(values: Values): StatsFrom {

@@ -1,8 +1,7 @@
 /**
  * The dashboard's view of many stations: which stations and measurements the files hold
- * (`GET /api/stations`), one station's measurement by month and year (`GET /api/series`), and
- * that series in the shape of the course's single one, so that the charts, extremes and
- * anomalies the page shows for it follow the station and measurement picked.
+ * (`GET /api/stations`), the series a request picks (`?station=S&measure=M`), and how the
+ * charts and the anomalies follow that pick.
  *
  * @module
  */
@@ -10,8 +9,7 @@ import type { Anomaly } from "./anomaly.ts";
 import type { StatsFile } from "./checkpoint.ts";
 import type { ValueLabel } from "./dashboard_charts.ts";
 import { type Measure, measureInfo } from "./measures.ts";
-import { MONTHS } from "./report.ts";
-import type { MonthStats } from "./stats.ts";
+import { type SeriesPick } from "./series.ts";
 
 /** One measurement of a station, as `GET /api/stations` lists it. */
 export interface MeasureSummary {
@@ -54,12 +52,6 @@ export function stationsBody(files: StatsFile[]): StationsBody {
   return { stations };
 }
 
-/** A station's measurement picked by a request: `?station=S&measure=M`. */
-export interface SeriesPick {
-  station: string;
-  measure: Measure;
-}
-
 /**
  * The series a request's query picks: `undefined` without `station` and `measure` (the
  * course's single series), or why the query is wrong.
@@ -84,15 +76,6 @@ export function seriesLabel(pick: SeriesPick): ValueLabel {
   return { title: `Avg. ${name} (${unit})`, words: `average ${name} (${unit}) at ${pick.station}` };
 }
 
-/** Each readable file with the picked series in place of its months (others left empty). */
-export function seriesFiles(files: StatsFile[], pick: SeriesPick): StatsFile[] {
-  return files.map((file) => {
-    if (!("stats" in file)) return file;
-    const months = file.stats.stations?.[pick.station]?.measures[pick.measure] ?? {};
-    return { ...file, stats: { partition: file.partition, offset: file.stats.offset, months } };
-  });
-}
-
 /** The anomalies of the picked series; the course's own with no pick. */
 export function seriesAnomalies(anomalies: Anomaly[], pick: SeriesPick | undefined): Anomaly[] {
   return anomalies.filter((anomaly) =>
@@ -100,34 +83,4 @@ export function seriesAnomalies(anomalies: Anomaly[], pick: SeriesPick | undefin
       ? anomaly.station === undefined
       : anomaly.station === pick.station && anomaly.measure === pick.measure
   );
-}
-
-/** One month of one year of a series. */
-export interface SeriesMonth extends MonthStats {
-  month: string;
-  year: string;
-}
-
-/** The body of `GET /api/series`. */
-export interface SeriesBody {
-  station: string;
-  measure: Measure;
-  unit: string;
-  /** By year, then calendar month. */
-  months: SeriesMonth[];
-}
-
-/** What `GET /api/series` answers; `undefined` when no file holds the series. */
-export function seriesBody(files: StatsFile[], pick: SeriesPick): SeriesBody | undefined {
-  const months: SeriesMonth[] = [];
-  for (const file of seriesFiles(files, pick)) {
-    if (!("stats" in file)) continue;
-    for (const [month, years] of Object.entries(file.stats.months)) {
-      for (const [year, stats] of Object.entries(years)) months.push({ month, year, ...stats });
-    }
-  }
-  if (months.length === 0) return undefined;
-  const at = (m: SeriesMonth) => `${m.year}-${String(MONTHS.indexOf(m.month)).padStart(2, "0")}`;
-  months.sort((a, b) => at(a) < at(b) ? -1 : 1);
-  return { ...pick, unit: measureInfo(pick.measure)!.unit, months };
 }

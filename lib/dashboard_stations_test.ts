@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import type { Anomaly } from "./anomaly.ts";
 import type { StatsFile } from "./checkpoint.ts";
-import { seriesAnomalies, seriesBody, seriesPick, stationsBody } from "./dashboard_stations.ts";
+import { seriesAnomalies, seriesPick, stationsBody } from "./dashboard_stations.ts";
+import { seriesBody } from "./series.ts";
 import type { PartitionStats } from "./stats.ts";
 import { countStationReport } from "./stations.ts";
 

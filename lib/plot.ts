@@ -6,6 +6,8 @@
  */
 import * as vega from "vega";
 import * as vegaLite from "vega-lite";
+import { MONTHS } from "./report.ts";
+import type { SeriesBody } from "./series.ts";
 import type { MonthTable } from "./stats.ts";
 
 /** One bar of the chart. */
@@ -65,6 +67,44 @@ export function monthSpec(bars: Bar[]): vegaLite.TopLevelSpec {
       x: { field: "label", type: "nominal", sort: null, title: null, axis: { labelAngle: 0 } },
       y: { field: "avg", type: "quantitative", title: "Avg. Max Temperature" },
     },
+  };
+}
+
+/**
+ * The chart of a station's measurement (`plot --station S --measure M`): each month's
+ * average as a line over time, within the band of its lowest and highest value.
+ */
+export function seriesSpec(series: SeriesBody): vegaLite.TopLevelSpec {
+  const name = `${series.measure.replace("_", " ")} (${series.unit})`;
+  const values = series.months.map((m) => ({
+    month: `${m.year}-${String(MONTHS.indexOf(m.month) + 1).padStart(2, "0")}-01`,
+    avg: Math.round(m.avg * 100) / 100,
+    min: m.min,
+    max: m.max,
+    count: m.count,
+  }));
+  const x = { field: "month", type: "temporal", title: null, timeUnit: "yearmonth" } as const;
+  return {
+    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+    title: `${series.station}: ${name} by month, average within lowest to highest`,
+    width: 480,
+    height: 240,
+    background: "white",
+    data: { values },
+    layer: [
+      {
+        mark: { type: "area", opacity: 0.25, color: "#1b9e77" },
+        encoding: {
+          x,
+          y: { field: "min", type: "quantitative", title: name, scale: { zero: false } },
+          y2: { field: "max" },
+        },
+      },
+      {
+        mark: { type: "line", point: true, color: "#1b9e77" },
+        encoding: { x, y: { field: "avg", type: "quantitative" } },
+      },
+    ],
   };
 }
 

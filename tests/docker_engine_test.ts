@@ -10,11 +10,13 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import {
   buildImage,
+  clientVersion,
   docker,
   dockerOk,
   dockerSpawn,
   type Engine,
   engineMissing,
+  filesVolume,
   signalIn,
   since,
   startEngine,
@@ -109,7 +111,9 @@ Deno.test({
       // only (an engine with a bridge is told so, to keep off private-range addresses).
       await removeContainer("p7");
       const isolate = bridge ? ["--network", "none"] : [];
-      await step(["run", "-d", "-v", "./files:/files", ...isolate, "--name=p7", "p7"], dir);
+      const volume = await filesVolume(dir);
+      console.log(`docker client ${await clientVersion()}: -v ${volume}`);
+      await step(["run", "-d", "-v", volume, ...isolate, "--name=p7", "p7"], dir);
       console.log(`healthy after ${(await waitHealthy("p7")).toFixed(1)} s`);
       await step(["exec", "-d", "p7", "./producer"]);
 
@@ -195,7 +199,7 @@ Deno.test({
         "host",
         ...env,
         "-v",
-        "./files:/files",
+        await filesVolume(dir),
         `--name=${name}`,
         "p7",
       ], dir);

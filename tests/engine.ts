@@ -110,6 +110,21 @@ export async function startEngine(): Promise<Engine> {
   return { bridge: await bridge(), stop };
 }
 
+/** The Docker CLI's version, e.g. `28.2.2` (a machine may have its own or Debian's 20.10). */
+export async function clientVersion(): Promise<string> {
+  return (await dockerOk(["version", "--format", "{{.Client.Version}}"])).trim();
+}
+
+/**
+ * The README's `-v ./files:/files` for a container started in `dir`. A Docker CLI older than
+ * 23 (Debian's 20.10) takes a path without a leading `/` for a volume's name and refuses it,
+ * so with such a client the same folder is given as an absolute path, as the README says.
+ */
+export async function filesVolume(dir: string): Promise<string> {
+  const major = Number((await clientVersion()).split(".")[0]);
+  return major >= 23 ? "./files:/files" : `${join(dir, "files")}:/files`;
+}
+
 /** Waits until container `name`'s health check says healthy; returns the seconds taken. */
 export async function waitHealthy(name: string, ms = 120_000): Promise<number> {
   const started = Date.now();

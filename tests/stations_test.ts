@@ -216,6 +216,20 @@ Deno.test("the New York airports' 2013 replayed: every station/measure/month equ
     return { ...file.stats.months, stations: file.stats.stations };
   });
   assertEqualsRecount(fromTopic, recounted);
+  // plot draws a station's measurement from the files and from the topic alike.
+  for (const from of ["files", "kafka"]) {
+    const out = join(await tempDir(), "out");
+    const args = from === "files" ? ["--dir", dir] : ["--dir", out, "--from", "kafka"];
+    const plot = await run("plot.ts", [...args, "--station", "JFK", "--measure", "humidity"]);
+    assert.equal(plot.code, 0, plot.stderr);
+    assert.match(plot.stderr, /12 months of JFK humidity \(%\), January-2013 to December-2013/);
+    const svg = await Deno.readTextFile(join(from === "files" ? dir : out, "JFK-humidity.svg"));
+    assert.match(svg, /^<svg/);
+    assert.match(svg, /JFK: humidity \(%\) by month/);
+  }
+  const none = await run("plot.ts", ["--dir", dir, "--station", "ORD", "--measure", "humidity"]);
+  assert.equal(none.code, 1);
+  assert.equal(none.stderr, `error: no humidity of station "ORD" in ${dir}/partition-*.json\n`);
   const status = await run("status.ts", ["--dir", dir]);
   assert.equal(status.code, 0, status.stderr);
   assert.match(status.stdout + status.stderr, /total lag 0/);
