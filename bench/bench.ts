@@ -146,31 +146,93 @@ async function javaRun(
   };
 }
 
-/** p7's producer backfilling `count` days; the rate is the one it reports. */
+/**
+ * p7's producer backfilling `count` days (`--stations N`: reports of N stations; `replay`:
+ * the rows of a file instead); the rate is the one it reports.
+ */
 async function producerRun(
   config: BenchConfig,
+  name = "p7 producer (--delay 0)",
+  extra: string[] = ["--count", String(config.count), "--seed", String(SEED)],
 ): Promise<Row & { days: number; duplicates: number }> {
-  const args = [...await taskArgs("producer"), "--delay", "0", "--count", String(config.count)];
-  args.push("--seed", String(SEED));
+  const args = [...await taskArgs("producer"), "--delay", "0", ...extra];
   const run = await (await measure(Deno.execPath(), args, {
     cwd: ROOT,
     env: { KAFKA_BROKERS: config.broker, NO_COLOR: "1" },
   })).done;
   if (run.code !== 0) throw failed("producer", run);
-  const match =
-    /sent (\d+) days .* and (\d+) duplicates, (\d+) messages in [\d.]+ s \((\d+) msg\/s\)/
+  const sent =
+    /sent (\d+) (?:days|reports) .* and (\d+) duplicates, (\d+) messages in [\d.]+ s \((\d+) msg\/s\)/
       .exec(run.stderr);
-  if (!match) throw failed("producer printed no summary; it", run);
-  const messages = Number(match[3]);
+  const replayed = /: (\d+) rows accepted and sent .*, (\d+) messages in [\d.]+ s \((\d+) msg\/s\)/
+    .exec(run.stderr);
+  if (!sent && !replayed) throw failed("producer printed no summary; it", run);
+  const [days, duplicates, messages, perSecond] = sent
+    ? sent.slice(1, 5).map(Number)
+    : [Number(replayed![1]), 0, Number(replayed![2]), Number(replayed![3])];
   return {
-    name: "p7 producer (--delay 0)",
-    messages,
-    seconds: messages / Number(match[4]),
+    name,
+    messages: messages!,
+    seconds: messages! / perSecond!,
     peakRss: run.peakRss,
     cpuSeconds: run.cpuSeconds,
-    days: Number(match[1]),
-    duplicates: Number(match[2]),
+    days: days!,
+    duplicates: duplicates!,
   };
+}
+
+/** The New York airports' hourly 2013 (nycflights13), every measurement of the file. */
+const NYC_REPLAY = [
+  "--source",
+  join(ROOT, "data", "nycflights13-weather.csv"),
+  "--station-column",
+  "origin",
+  "--time-column",
+  "time_hour",
+  ...[
+    "temperature=temp:F",
+    "dew_point=dewp:F",
+    "humidity=humid:%",
+    "wind_direction=wind_dir:deg",
+    "wind_speed=wind_speed:mph",
+    "wind_gust=wind_gust:mph",
+    "precipitation=precip:in",
+    "pressure=pressure:mbar",
+    "visibility=visib:mi",
+  ].flatMap((measure) => ["--measure", measure]),
+];
+
+/**
+ * Many stations: the producer and the consumer on `--stations 10` (four measurements a
+ * report) for `count` reports, and on the nycflights13 replay (26,115 rows, nine).
+ */
+async function stationRuns(config: BenchConfig): Promise<Row[]> {
+  const rows: Row[] = [];
+  log(`p7 producer, --stations 10: ${config.count} reports`);
+  const simulated = await producerRun(config, "p7 producer (--stations 10)", [
+    "--stations",
+    "10",
+    "--count",
+    String(config.count),
+    "--seed",
+    String(SEED),
+  ]);
+  log("p7 consumer, --stations 10");
+  const simulatedConsumer = await consumerRun(
+    config,
+    simulated,
+    "p7 consumer (--stations 10, 4 measures a report)",
+  );
+  log("p7 producer, nycflights13 replay");
+  const replay = await producerRun(config, "p7 producer (nycflights13 replay)", NYC_REPLAY);
+  log("p7 consumer, nycflights13 replay");
+  const replayConsumer = await consumerRun(
+    config,
+    replay,
+    "p7 consumer (nycflights13, 9 measures a row)",
+  );
+  rows.push(simulated, simulatedConsumer.row, replay, replayConsumer.row);
+  return rows;
 }
 
 /** The `offset` of a partition file, read from its first bytes only; 0 while it is missing. */
@@ -445,6 +507,7 @@ export async function main(args: string[]): Promise<number> {
     producer,
     "p7 consumer (the same, no stats topic)",
   );
+  const stations = await stationRuns(config);
   log("p7 logic");
   const logic = logicRuns(config.count);
   const replay = await replaySection(config.count);
@@ -467,6 +530,7 @@ export async function main(args: string[]): Promise<number> {
       consumer,
       ...shares,
       unpublished,
+      ...stations,
       ...logic.rows,
     ]),
   );

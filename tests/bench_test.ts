@@ -20,6 +20,10 @@ Deno.test("a tiny bench prints the table and the summary line", async () => {
       "p7 consumer \\(2 partitions \\(0 1\\)\\)",
       "p7 consumer \\(1 partition \\(0\\)\\)",
       "p7 consumer \\(the same, no stats topic\\)",
+      "p7 producer \\(--stations 10\\)",
+      "p7 consumer \\(--stations 10, 4 measures a report\\)",
+      "p7 producer \\(nycflights13 replay\\)",
+      "p7 consumer \\(nycflights13, 9 measures a row\\)",
       "p7 logic \\(the same, no anomaly check\\)",
     ]
   ) {
