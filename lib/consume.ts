@@ -12,7 +12,6 @@ import type { Rejected } from "./checkpoint.ts";
 import { P7Error } from "./errors.ts";
 import { RUN_HEADER, TOPIC } from "./kafka.ts";
 import { monthOf, MONTHS, type Report, validateRecord } from "./report.ts";
-import { measureInfo } from "./measures.ts";
 import { countReport, type PartitionStats } from "./stats.ts";
 import { countStationReport, measured, stationEntryKey } from "./stations.ts";
 import { entryKey } from "./stats_topic.ts";
@@ -63,8 +62,8 @@ export interface PartitionState {
   run?: string;
   /** The anomaly check of `stats.months`. */
   check: AnomalyCheck;
-  /** The anomaly check of each station's measurement (`JFK/temperature`), made as it comes. */
-  stationChecks: Map<string, AnomalyCheck>;
+  /** Each station's anomaly checks, by measurement field number, made as they come. */
+  stationChecks: Map<string, AnomalyCheck[]>;
   rule: AnomalyRule;
 }
 
@@ -87,6 +86,7 @@ function countStation(
   report: Report,
   offset: number,
   outcome: BatchOutcome,
+  marks: Map<string, string>,
 ): boolean {
   const stations = state.stats.stations ??= {};
   const counted = countStationReport(stations, report);
@@ -94,20 +94,34 @@ function countStation(
   const station = report.stationId!;
   const month = monthOf(report.date)!;
   const year = report.date.slice(0, 4);
-  for (const measure of counted) {
-    outcome.changed.add(stationEntryKey(station, measure, month, year));
-    const name = `${station}/${measure}`;
-    let check = state.stationChecks.get(name);
-    if (check === undefined) {
-      // The table exists from now on and is changed in place: the check reads it live.
-      check = anomalyCheck(stations[station]!.measures[measure]!, state.rule);
-      state.stationChecks.set(name, check);
+  // A station's hours of one month come in a row, each measuring the same: its keys are
+  // made once per run of them.
+  let mask = 0;
+  for (const info of counted) mask |= 1 << info.id;
+  const mark = `${month}${year}${mask}`;
+  if (marks.get(station) !== mark) {
+    marks.set(station, mark);
+    for (const info of counted) {
+      outcome.changed.add(stationEntryKey(station, info.name, month, year));
     }
-    const value = measured(report, measureInfo(measure)!.field)!;
-    const day = { date: report.date, degrees: value };
-    const anomaly = check(month, day, state.stats.partition, offset);
+  }
+  let checks = state.stationChecks.get(station);
+  if (checks === undefined) state.stationChecks.set(station, checks = []);
+  for (const info of counted) {
+    // The table exists from now on and is changed in place: the check reads it live.
+    const check = checks[info.id] ??= anomalyCheck(
+      stations[station]!.measures[info.name]!,
+      state.rule,
+    );
+    const value = measured(report, info.field)!;
+    const anomaly = check(
+      month,
+      { date: report.date, degrees: value },
+      state.stats.partition,
+      offset,
+    );
     if (anomaly !== undefined) {
-      outcome.anomalies.push({ ...anomaly, station, measure, time: report.time! });
+      outcome.anomalies.push({ ...anomaly, station, measure: info.name, time: report.time! });
     }
   }
   return true;
@@ -189,6 +203,7 @@ export function applyBatch(state: PartitionState, records: KafkaRecord[]): Batch
   const stats = state.stats;
   let lastMonth = "";
   let lastYear = "";
+  const marks = new Map<string, string>();
   for (const record of records) {
     const offset = Number(record.offset);
     // Checked before the offset: after a recreated topic's offsets reset, old offsets come again.
@@ -215,7 +230,7 @@ export function applyBatch(state: PartitionState, records: KafkaRecord[]): Batch
         value: record.value === null ? null : record.value.toString("base64"),
       });
     } else if (verdict.report.stationId !== undefined) {
-      if (countStation(state, verdict.report, offset, outcome)) outcome.counted++;
+      if (countStation(state, verdict.report, offset, outcome, marks)) outcome.counted++;
       else outcome.duplicates++;
     } else if (countReport(stats.months, key!, verdict.report)) {
       outcome.counted++;

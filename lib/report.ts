@@ -112,7 +112,7 @@ export function encodeReport(report: Report): Uint8Array {
  * ```
  */
 export function decodeReport(bytes: Uint8Array): Report {
-  const report = decodeCanonical(bytes);
+  const report = decodeCanonical(bytes) ?? decodeFlat(bytes);
   if (report !== undefined) return report;
   const message = ReportType.decode(bytes) as unknown as Report;
   const decoded: Report = { date: message.date, degrees: message.degrees };
@@ -199,6 +199,60 @@ function decodeCanonical(bytes: Uint8Array): Report | undefined {
     bytes[11]!,
   );
   return { date, degrees };
+}
+
+/** The Report field of each double's field number (2, 5-13), for `decodeFlat`. */
+const DOUBLE_FIELDS: (keyof Report | undefined)[] = [];
+DOUBLE_FIELDS[2] = "degrees";
+for (const info of MEASURES) DOUBLE_FIELDS[info.id] = info.field as keyof Report;
+/** The Report field of each string's field number (1, 3, 4). */
+const STRING_FIELDS: (keyof Report | undefined)[] = [
+  undefined,
+  "date",
+  undefined,
+  "stationId",
+  "time",
+];
+
+/**
+ * A station's report is longer than the course's layout, and protobufjs's general decoder
+ * was most of a consumer's time on it. Any report whose fields are all known, each a one-byte
+ * tag of its own wire type (a double, or a string shorter than 128 ASCII bytes), is read here
+ * with the result protobufjs gives (a repeated field: the last one wins; an empty station or
+ * time: absent); anything else is left to protobufjs: `undefined`.
+ */
+function decodeFlat(bytes: Uint8Array): Report | undefined {
+  const length = bytes.length;
+  const report: Report = { date: "", degrees: 0 };
+  const fields = report as unknown as Record<string, unknown>;
+  let at = 0;
+  while (at < length) {
+    const tag = bytes[at++]!;
+    const field = tag >> 3;
+    if ((tag & 7) === 1) {
+      const name = DOUBLE_FIELDS[field];
+      if (name === undefined || at + 8 > length) return undefined;
+      for (let i = 0; i < 8; i++) scratch.setUint8(i, bytes[at + i]!);
+      fields[name] = scratch.getFloat64(0, true);
+      at += 8;
+    } else if ((tag & 7) === 2) {
+      const name = STRING_FIELDS[field];
+      const size = bytes[at++];
+      if (name === undefined || size === undefined || size >= 0x80 || at + size > length) {
+        return undefined;
+      }
+      let ascii = 0;
+      for (let i = at; i < at + size; i++) ascii |= bytes[i]!;
+      if (ascii >= 0x80) return undefined;
+      const text = String.fromCharCode.apply(null, bytes.subarray(at, at + size) as never);
+      if (text !== "" || name === "date") fields[name] = text;
+      else delete fields[name];
+      at += size;
+    } else {
+      return undefined;
+    }
+  }
+  return report;
 }
 
 const DASH = 0x2d;

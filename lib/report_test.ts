@@ -71,6 +71,33 @@ Deno.test("decoding gives what protobufjs gives, for encoder output and for odd 
     w().uint32(0x0a).string("2000-01-05").uint32(0x11).double(1).finish().subarray(0, 20),
     new Uint8Array([0x0a, 0x0a, 0xff, 0xff]),
   );
+  // Stations' layouts: every field, repeats, empties, non-ASCII, long strings, wrong types.
+  const station = {
+    date: "2013-07-04",
+    degrees: 84.02,
+    stationId: "JFK",
+    time: "2013-07-04T13:00:00Z",
+    temperature: 84.02,
+    dewPoint: -3.5,
+    humidity: 0,
+    pressure: 1012.5,
+    windSpeed: 10.35,
+    windDirection: 270,
+    windGust: 25.3,
+    precipitation: 0.01,
+    visibility: 10,
+  };
+  cases.push(encodeReport(station), encodeReport({ ...station, humidity: NaN, stationId: "" }));
+  cases.push(
+    w().uint32(0x1a).string("JFK").uint32(0x1a).string("LGA").uint32(0x29).double(1).finish(),
+    w().uint32(0x1a).string("JFK").uint32(0x1a).string("").finish(),
+    w().uint32(0x1a).string("Zürich").uint32(0x29).double(1).finish(),
+    w().uint32(0x1a).string("x".repeat(200)).finish(),
+    w().uint32(0x29).double(1).uint32(0x29).double(2).finish(),
+    w().uint32(0x2a).string("12345678").finish(), // field 5 as a string
+    w().uint32(0x22).string("2013-07-04T13:00:00Z").uint32(0x71).double(1).finish(), // field 14
+    w().uint32(0x1a).string("JFK").uint32(0x49).double(1).finish().subarray(0, 9),
+  );
   const bytes = w().uint32(0x0a).string("2000-01-05").uint32(0x11).double(2.5).finish();
   const inside = new Uint8Array(bytes.length + 7);
   inside.set(bytes, 3);

@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { impossible, type Measure, MEASURES } from "./measures.ts";
+import { impossible, type Measure, type MeasureInfo, MEASURES } from "./measures.ts";
 import { monthOf, MONTHS, type Report, type Validated } from "./report.ts";
 import { accumulate, checkNumbers, type MonthStats, type MonthTable } from "./stats.ts";
 
@@ -79,7 +79,7 @@ export function stationEntryKey(
 export function countStationReport(
   stations: StationTable,
   report: Report,
-): Measure[] | undefined {
+): MeasureInfo[] | undefined {
   const station = report.stationId!;
   const time = report.time!;
   const stats = stations[station];
@@ -88,13 +88,13 @@ export function countStationReport(
   entry.last = time;
   const month = monthOf(report.date)!;
   const year = report.date.slice(0, 4);
-  const counted: Measure[] = [];
+  const counted: MeasureInfo[] = [];
   for (const info of MEASURES) {
     const value = measured(report, info.field);
     if (value === undefined) continue;
     const years = (entry.measures[info.name] ??= {})[month] ??= {};
     years[year] = accumulate(years[year], time, value);
-    counted.push(info.name);
+    counted.push(info);
   }
   return counted;
 }

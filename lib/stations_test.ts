@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { encodeReport, type Report, validateRecord } from "./report.ts";
-import { parseStats, type PartitionStats, statsEncoder } from "./stats.ts";
+import { countReport, parseStats, type PartitionStats, statsEncoder } from "./stats.ts";
+import { generateStationReports } from "./station_weather.ts";
 import { countStationReport, type StationTable } from "./stations.ts";
 
 const at = (time: string, values: Partial<Report> = {}): Report => ({
@@ -14,7 +15,8 @@ const at = (time: string, values: Partial<Report> = {}): Report => ({
 Deno.test("a station's reports: each measurement counted apart, duplicates by the station's time", () => {
   const stations: StationTable = {};
   assert.deepEqual(
-    countStationReport(stations, at("2013-07-04T13:00:00Z", { temperature: 80, humidity: 50 })),
+    countStationReport(stations, at("2013-07-04T13:00:00Z", { temperature: 80, humidity: 50 }))
+      ?.map((info) => info.name),
     ["temperature", "humidity"],
   );
   // Not after the station's last time: a duplicate, whatever it measures.
@@ -22,15 +24,18 @@ Deno.test("a station's reports: each measurement counted apart, duplicates by th
     countStationReport(stations, at("2013-07-04T13:00:00Z", { pressure: 1000 })),
     undefined,
   );
-  assert.deepEqual(countStationReport(stations, at("2013-07-04T14:00:00Z", { temperature: 90 })), [
-    "temperature",
-  ]);
+  assert.deepEqual(
+    countStationReport(stations, at("2013-07-04T14:00:00Z", { temperature: 90 }))?.map((info) =>
+      info.name
+    ),
+    ["temperature"],
+  );
   // Another station keeps its own time.
   assert.deepEqual(
     countStationReport(stations, {
       ...at("2013-07-04T12:00:00Z", { temperature: 1 }),
       stationId: "EWR",
-    }),
+    })?.map((info) => info.name),
     ["temperature"],
   );
   const jfk = (stations as StationTable).JFK!;
@@ -104,4 +109,38 @@ Deno.test("validateRecord checks a station's key, time and measurements", () => 
   );
   assert.equal(reason("JFK", { ...good, humidity: 104 }), "humidity 104 % is above 100");
   assert.equal(reason("JFK", { ...good, windSpeed: -1 }), "wind_speed -1 mph is below 0");
+});
+
+Deno.test("the file's stations, written piece by piece as they change, are always JSON.stringify's text", () => {
+  const encode = statsEncoder();
+  const text = (s: PartitionStats) =>
+    new TextDecoder().decode(new Uint8Array(encode(s).flatMap((p) => [...p])));
+  const stats: PartitionStats = { partition: 0, offset: 0, months: {}, stations: {} };
+  const expected = () =>
+    JSON.stringify(
+      { partition: 0, offset: stats.offset, ...stats.months, stations: stats.stations },
+      null,
+      1,
+    ) + "\n";
+  assert.equal(text(stats), expected());
+  // An empty station and an empty measure, which no producer sends but a file may hold.
+  stats.stations!.Empty = { last: "2000-01-01T00:00:00Z", measures: {} };
+  stats.stations!.Bare = { last: "2000-01-01T00:00:00Z", measures: { humidity: {} } };
+  assert.equal(text(stats), expected());
+  const generator = generateStationReports({ seed: 3, stations: 3 });
+  for (let batch = 0; batch < 60; batch++) {
+    // Batches of 1 to 90 reports, each a whole day of three stations or part of one.
+    const size = 1 + (batch * 37) % 90;
+    for (let i = 0; i < size; i++) {
+      const { report } = generator.next().value!;
+      const values = batch % 7 === 0 ? { ...report, humidity: undefined } : report;
+      countStationReport(stats.stations!, {
+        ...values,
+        time: `${report.date}T${String(i % 24).padStart(2, "0")}:00:00Z`,
+      });
+      stats.offset++;
+    }
+    if (batch === 30) countReport(stats.months, "January", { date: "2001-01-01", degrees: 3 });
+    assert.equal(text(stats), expected(), `batch ${batch}`);
+  }
 });

@@ -142,8 +142,15 @@ interface MonthText {
   ends: number[];
 }
 
-/** Brings a month's text up to date, encoding again the entries from the first that changed. */
-function updateMonth(month: MonthText, years: Record<string, MonthStats>): void {
+/**
+ * Brings a month's text up to date, encoding again the entries from the first that changed;
+ * `indent` is the newline and spaces before each year (the month's depth in the file, plus 1).
+ */
+function updateMonth(
+  month: MonthText,
+  years: Record<string, MonthStats>,
+  indent = "\n  ",
+): void {
   const keys = Object.keys(years);
   const entries = Object.values(years);
   let same = 0;
@@ -155,8 +162,8 @@ function updateMonth(month: MonthText, years: Record<string, MonthStats>): void 
   month.text.length = same === 0 ? 0 : month.ends[same - 1]!;
   month.ends.length = same;
   for (let i = same; i < entries.length; i++) {
-    const entry = JSON.stringify(entries[i], null, 1).replaceAll("\n", "\n  ");
-    month.text.write(`${i === 0 ? "" : ","}\n  ${JSON.stringify(keys[i])}: ${entry}`);
+    const entry = JSON.stringify(entries[i], null, 1).replaceAll("\n", indent);
+    month.text.write(`${i === 0 ? "" : ","}${indent}${JSON.stringify(keys[i])}: ${entry}`);
     month.ends.push(month.text.length);
   }
   month.years = keys;
@@ -185,6 +192,45 @@ function updateMonth(month: MonthText, years: Record<string, MonthStats>): void 
  */
 export function statsEncoder(): StatsEncoder {
   const months = new Map<string, MonthText>();
+  // The stations' months, keyed by station, measure and month, kept and updated the same way.
+  const stationMonths = new Map<string, MonthText>();
+  const stationsText = (stations: StationTable): Uint8Array[] => {
+    const names = Object.keys(stations);
+    if (names.length === 0) return [utf8.encode("{}")];
+    const pieces: Uint8Array[] = [];
+    let before = "{";
+    for (const name of names) {
+      const { last, measures } = stations[name]!;
+      const quoted = JSON.stringify(name);
+      before += `\n  ${quoted}: {\n   "last": ${JSON.stringify(last)},\n   "measures": {`;
+      let none = "}";
+      for (const [measure, table] of Object.entries(measures)) {
+        before += `\n    ${JSON.stringify(measure)}: {`;
+        none = "\n   }";
+        if (Object.keys(table).length === 0) {
+          before += "},";
+          continue;
+        }
+        for (const [monthName, years] of Object.entries(table)) {
+          const key = `${name}\0${measure}\0${monthName}`;
+          let month = stationMonths.get(key);
+          if (month === undefined) {
+            month = { text: new ByteBuffer(), years: [], entries: [], ends: [] };
+            stationMonths.set(key, month);
+          }
+          updateMonth(month, years, "\n      ");
+          pieces.push(utf8.encode(`${before}\n     ${JSON.stringify(monthName)}: {`));
+          pieces.push(month.text.bytes);
+          before = month.entries.length === 0 ? "}," : "\n     },";
+        }
+        // Closes the measure's last month, then the measure.
+        before = before.slice(0, -1) + "\n    },";
+      }
+      before = (none === "}" ? before : before.slice(0, -1)) + `${none}\n  },`;
+    }
+    pieces.push(utf8.encode(before.slice(0, -1) + "\n }"));
+    return pieces;
+  };
   return (stats) => {
     const pieces: Uint8Array[] = [];
     let between = `{\n "partition": ${stats.partition},\n "offset": ${stats.offset}`;
@@ -201,9 +247,7 @@ export function statsEncoder(): StatsEncoder {
       between = month.entries.length === 0 ? "}" : "\n }";
     }
     if (stats.stations !== undefined) {
-      // Written whole: a station's months change together with its `last`.
-      const text = JSON.stringify(stats.stations, null, 1).replaceAll("\n", "\n ");
-      pieces.push(utf8.encode(`${between},\n "stations": ${text}`));
+      pieces.push(utf8.encode(`${between},\n "stations": `), ...stationsText(stats.stations));
       between = "";
     }
     pieces.push(utf8.encode(`${between}\n}\n`));

@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { backfill, BROKERS, readJson, ROOT, spawn, tempDir, waitCaughtUp } from "./harness.ts";
+import { encodeReport } from "../lib/report.ts";
 
 function have(tool: string): boolean {
   try {
@@ -123,6 +124,65 @@ Deno.test({
       min: 12.375,
       max: 12.375,
       sumsq: 153.140625,
+    });
+  },
+});
+
+Deno.test({
+  name: "a station's Report: protoc reads p7's bytes, and one protoc encoded is counted",
+  ignore: missing.length > 0,
+  fn: async () => {
+    const encode = ["--proto_path=" + PROTO, "--encode=Report", "report.proto"];
+    const decode = ["--proto_path=" + PROTO, "--decode=Report", "report.proto"];
+    const ours = encodeReport({
+      date: "2013-07-04",
+      degrees: 84.02,
+      stationId: "JFK",
+      time: "2013-07-04T13:00:00Z",
+      temperature: 84.02,
+      humidity: 0,
+    });
+    assert.equal(
+      new TextDecoder().decode(await tool("protoc", decode, ours)),
+      'date: "2013-07-04"\ndegrees: 84.02\nstation_id: "JFK"\ntime: "2013-07-04T13:00:00Z"\n' +
+        "temperature: 84.02\nhumidity: 0\n",
+    );
+    await backfill(10, 4, { duplicateRate: 0 });
+    const dir = await tempDir();
+    const consumer = spawn("consumer.ts", ["2", "--dir", dir]);
+    await waitCaughtUp(dir, [2]);
+    const value = await tool(
+      "protoc",
+      encode,
+      new TextEncoder().encode(
+        'date: "2031-01-18" station_id: "JFK" time: "2031-01-18T13:00:00Z" ' +
+          "temperature: 41.5 humidity: 0",
+      ),
+    );
+    const file = join(dir, "report.bin");
+    await Deno.writeFile(file, value);
+    await tool("kcat", ["-P", "-b", BROKERS, "-t", "temperatures", "-p", "2", "-k", "JFK", file]);
+    await waitCaughtUp(dir, [2]);
+    assert.equal((await consumer.stop()).code, 0);
+    const after = await readJson(dir, 2) as {
+      stations: Record<
+        string,
+        { measures: Record<string, Record<string, Record<string, unknown>>> }
+      >;
+    };
+    const { measures } = after.stations.JFK!;
+    assert.deepEqual(Object.keys(measures), ["temperature", "humidity"]);
+    assert.equal((measures.temperature!.January!["2031"] as { sum: number }).sum, 41.5);
+    // Observed 0 is counted as 0, not taken for "not observed".
+    assert.deepEqual(measures.humidity!.January!["2031"], {
+      count: 1,
+      sum: 0,
+      avg: 0,
+      start: "2031-01-18T13:00:00Z",
+      end: "2031-01-18T13:00:00Z",
+      min: 0,
+      max: 0,
+      sumsq: 0,
     });
   },
 });
