@@ -27,7 +27,7 @@ import {
   sumTotals,
   type ToGroup,
   type Totals,
-} from "./lib/consumer_group.ts";
+} from "./lib/kafka/consumer_group.ts";
 import { type ErrorCode, P7Error } from "./lib/errors.ts";
 import {
   createKafka,
@@ -37,9 +37,9 @@ import {
   type PartitionOffsets,
   TOPIC,
   topicOffsets,
-} from "./lib/kafka.ts";
-import { ANOMALY_TOPIC, STATS_TOPIC } from "./lib/stats_topic.ts";
-import { emptyStats, type PartitionStats } from "./lib/stats.ts";
+} from "./lib/kafka/kafka.ts";
+import { ANOMALY_TOPIC, STATS_TOPIC } from "./lib/kafka/stats_topic.ts";
+import { emptyStats, type PartitionStats } from "./lib/stats/stats.ts";
 
 const PROGRESS_MS = 10_000;
 
@@ -134,7 +134,7 @@ function localGroup(options: GroupOptions, events: Pick<GroupEvents, "progress">
 
 /** Counts `options` in a Worker, with the same permissions as the process. */
 function workerGroup(options: GroupOptions, events: Pick<GroupEvents, "progress">): Group {
-  const worker = new Worker(new URL("./lib/consumer_worker.ts", import.meta.url), {
+  const worker = new Worker(new URL("./lib/kafka/consumer_worker.ts", import.meta.url), {
     type: "module",
   });
   const ready = Promise.withResolvers<void>();

@@ -8,7 +8,7 @@
  * @module
  */
 import { type DashboardConfig, dashboardConfig, type Help } from "./lib/args.ts";
-import { type Anomaly, parseAnomaly } from "./lib/anomaly.ts";
+import { type Anomaly, parseAnomaly } from "./lib/stats/anomaly.ts";
 import { readAllStats, readLog, type StatsFile } from "./lib/checkpoint.ts";
 import { onStopSignal, runMain, whenAborted } from "./lib/cli.ts";
 import {
@@ -20,15 +20,15 @@ import {
   partitionsBody,
   requestPath,
   sseEvent,
-} from "./lib/dashboard.ts";
-import { chartsBody } from "./lib/dashboard_charts.ts";
+} from "./lib/dashboard/dashboard.ts";
+import { chartsBody } from "./lib/dashboard/dashboard_charts.ts";
 import {
   seriesAnomalies,
   seriesLabel,
   seriesPick,
   stationsBody,
-} from "./lib/dashboard_stations.ts";
-import { seriesBody, seriesFiles } from "./lib/series.ts";
+} from "./lib/dashboard/dashboard_stations.ts";
+import { seriesBody, seriesFiles } from "./lib/stats/series.ts";
 import { P7Error } from "./lib/errors.ts";
 import {
   createKafka,
@@ -38,7 +38,7 @@ import {
   sleep,
   TOPIC,
   topicOffsets,
-} from "./lib/kafka.ts";
+} from "./lib/kafka/kafka.ts";
 import {
   addSample,
   type LagRow,
@@ -46,8 +46,8 @@ import {
   type OffsetSample,
   type Rates,
   rates,
-} from "./lib/lag.ts";
-import { followStats, STATS_TOPIC, type StatsFollower } from "./lib/stats_topic.ts";
+} from "./lib/kafka/lag.ts";
+import { followStats, STATS_TOPIC, type StatsFollower } from "./lib/kafka/stats_topic.ts";
 
 /** How often the lag is sampled without a request, for the rates and the `lag` events. */
 const SAMPLE_MS = 5_000;

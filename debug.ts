@@ -15,10 +15,10 @@ import {
   PROMPT_CONSUMER,
   TOPIC,
   topicOffsets,
-} from "./lib/kafka.ts";
+} from "./lib/kafka/kafka.ts";
 import { writeAll } from "./lib/atomic_write.ts";
 import { pyDict } from "./lib/pyrepr.ts";
-import { validateRecord } from "./lib/report.ts";
+import { validateRecord } from "./lib/kafka/report.ts";
 
 /** The debug line of one record; a record that is not a valid Report says why. */
 export function debugLine(partition: number, key: string | null, value: Uint8Array | null): string {

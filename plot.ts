@@ -12,9 +12,9 @@ import { writeFileAtomic } from "./lib/atomic_write.ts";
 import { readAllStats, type StatsFile } from "./lib/checkpoint.ts";
 import { runMain } from "./lib/cli.ts";
 import { P7Error } from "./lib/errors.ts";
-import { latestBars, monthSpec, PLOT_MONTHS, renderSvg, seriesSpec } from "./lib/plot.ts";
-import { seriesBody, type SeriesPick } from "./lib/series.ts";
-import { fetchStats, STATS_TOPIC } from "./lib/stats_topic.ts";
+import { latestBars, monthSpec, PLOT_MONTHS, renderSvg, seriesSpec } from "./lib/dashboard/plot.ts";
+import { seriesBody, type SeriesPick } from "./lib/stats/series.ts";
+import { fetchStats, STATS_TOPIC } from "./lib/kafka/stats_topic.ts";
 
 /** Runs the plotter; resolves to the exit status. */
 export async function main(args: string[]): Promise<number> {

@@ -26,13 +26,13 @@ import {
   sleep,
   TOPIC,
   topicConfig,
-} from "./lib/kafka.ts";
-import { partitionFor } from "./lib/partitioner.ts";
-import { openReplay, type ReplayItem } from "./lib/replay.ts";
-import { ANOMALY_TOPIC, STATS_TOPIC, STATS_TOPIC_CONFIG } from "./lib/stats_topic.ts";
-import { encodeReport, monthOf, MONTHS, type Report } from "./lib/report.ts";
-import { type GeneratedReport, generateReports } from "./lib/weather.ts";
-import { generateStationReports } from "./lib/station_weather.ts";
+} from "./lib/kafka/kafka.ts";
+import { partitionFor } from "./lib/kafka/partitioner.ts";
+import { openReplay, type ReplayItem } from "./lib/sources/replay.ts";
+import { ANOMALY_TOPIC, STATS_TOPIC, STATS_TOPIC_CONFIG } from "./lib/kafka/stats_topic.ts";
+import { encodeReport, monthOf, MONTHS, type Report } from "./lib/kafka/report.ts";
+import { type GeneratedReport, generateReports } from "./lib/sources/weather.ts";
+import { generateStationReports } from "./lib/sources/station_weather.ts";
 
 /**
  * Messages per send when there is no delay, one request in flight. kafkajs groups a send's

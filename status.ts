@@ -16,9 +16,9 @@ import {
   type PartitionOffsets,
   TOPIC,
   topicOffsets,
-} from "./lib/kafka.ts";
-import { lagRows, problem, statusLine } from "./lib/lag.ts";
-import { fetchStats, STATS_TOPIC } from "./lib/stats_topic.ts";
+} from "./lib/kafka/kafka.ts";
+import { lagRows, problem, statusLine } from "./lib/kafka/lag.ts";
+import { fetchStats, STATS_TOPIC } from "./lib/kafka/stats_topic.ts";
 
 /** Runs the health check; resolves to the exit status. */
 export async function main(args: string[]): Promise<number> {

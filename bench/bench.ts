@@ -23,9 +23,9 @@ import {
   recreateTopic,
   TOPIC,
   topicOffsets,
-} from "../lib/kafka.ts";
-import { encodeReport } from "../lib/report.ts";
-import { STATS_TOPIC } from "../lib/stats_topic.ts";
+} from "../lib/kafka/kafka.ts";
+import { encodeReport } from "../lib/kafka/report.ts";
+import { STATS_TOPIC } from "../lib/kafka/stats_topic.ts";
 import {
   consumerCommand,
   parseConsumerOutput,

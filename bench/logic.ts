@@ -6,18 +6,18 @@
  * @module
  */
 import { Buffer } from "node:buffer";
-import { DEFAULT_RULE } from "../lib/anomaly.ts";
+import { DEFAULT_RULE } from "../lib/stats/anomaly.ts";
 import {
   applyBatch,
   type KafkaRecord,
   type PartitionState,
   partitionState,
-} from "../lib/consume.ts";
-import { PARTITIONS, RUN_HEADER } from "../lib/kafka.ts";
-import { partitionFor } from "../lib/partitioner.ts";
-import { encodeReport, monthOf } from "../lib/report.ts";
-import { emptyStats } from "../lib/stats.ts";
-import { generateReports } from "../lib/weather.ts";
+} from "../lib/kafka/consume.ts";
+import { PARTITIONS, RUN_HEADER } from "../lib/kafka/kafka.ts";
+import { partitionFor } from "../lib/kafka/partitioner.ts";
+import { encodeReport, monthOf } from "../lib/kafka/report.ts";
+import { emptyStats } from "../lib/stats/stats.ts";
+import { generateReports } from "../lib/sources/weather.ts";
 
 /** Records handed to `applyBatch` at a time, about what one fetch brings per partition. */
 const BATCH = 10_000;

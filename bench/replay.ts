@@ -21,7 +21,7 @@ import { fileURLToPath } from "node:url";
 import { parseFlags, parseInteger } from "../lib/args.ts";
 import { runMain } from "../lib/cli.ts";
 import { P7Error } from "../lib/errors.ts";
-import { mulberry32 } from "../lib/weather.ts";
+import { mulberry32 } from "../lib/sources/weather.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 /** Days per station: from year 1000 they end before year 9999. */

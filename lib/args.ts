@@ -5,13 +5,13 @@
  * @module
  */
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { type AnomalyRule, DEFAULT_RULE } from "./anomaly.ts";
+import { type AnomalyRule, DEFAULT_RULE } from "./stats/anomaly.ts";
 import { P7Error } from "./errors.ts";
-import { DEFAULT_BROKERS, parseBrokers } from "./kafka.ts";
-import type { ReplayOptions, Units, Where } from "./replay.ts";
-import type { MeasureColumn, StationReplayOptions } from "./station_replay.ts";
-import { type Measure, measureInfo, MEASURES } from "./measures.ts";
-import type { SeriesPick } from "./series.ts";
+import { DEFAULT_BROKERS, parseBrokers } from "./kafka/kafka.ts";
+import type { ReplayOptions, Units, Where } from "./sources/replay.ts";
+import type { MeasureColumn, StationReplayOptions } from "./sources/station_replay.ts";
+import { type Measure, measureInfo, MEASURES } from "./stats/measures.ts";
+import type { SeriesPick } from "./stats/series.ts";
 
 /** The environment variables p7 reads. */
 export type Env = Record<string, string | undefined>;

@@ -9,7 +9,7 @@
 import { join } from "node:path";
 import { P7Error } from "./errors.ts";
 import { removeTempFiles, writeAll, writeFileAtomic } from "./atomic_write.ts";
-import { parseStats, type PartitionStats, type StatsEncoder, statsEncoder } from "./stats.ts";
+import { parseStats, type PartitionStats, type StatsEncoder, statsEncoder } from "./stats/stats.ts";
 
 /** Path of a partition's stats file. */
 export function statsPath(dir: string, partition: number): string {

@@ -12,7 +12,7 @@ import {
   trimLog,
 } from "./checkpoint.ts";
 import { P7Error } from "./errors.ts";
-import { emptyStats } from "./stats.ts";
+import { emptyStats } from "./stats/stats.ts";
 
 Deno.test("readStats: missing is undefined, saved is read back, broken names the file", async () => {
   const dir = await Deno.makeTempDir();

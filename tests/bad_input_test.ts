@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { join } from "node:path";
-import { encodeReport } from "../lib/report.ts";
+import { encodeReport } from "../lib/kafka/report.ts";
 import {
   backfill,
   endOffsets,

@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { createKafka } from "../lib/kafka.ts";
+import { createKafka } from "../lib/kafka/kafka.ts";
 import { ROOT } from "./harness.ts";
 
 const PORT = Number(Deno.env.get("P7_TEST_PORT") ?? 39092) + 100;

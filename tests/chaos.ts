@@ -13,7 +13,7 @@
 import { parseFlags, parseInteger } from "../lib/args.ts";
 import { runMain } from "../lib/cli.ts";
 import { P7Error } from "../lib/errors.ts";
-import { mulberry32 } from "../lib/weather.ts";
+import { mulberry32 } from "../lib/sources/weather.ts";
 import {
   type LeaderLossOptions,
   leaderLossSummary,

@@ -10,8 +10,8 @@
  */
 import { join } from "node:path";
 import { isDeepStrictEqual } from "node:util";
-import { createKafka } from "../lib/kafka.ts";
-import { mulberry32 } from "../lib/weather.ts";
+import { createKafka } from "../lib/kafka/kafka.ts";
+import { mulberry32 } from "../lib/sources/weather.ts";
 import {
   readAll,
   recompute,

@@ -4,7 +4,7 @@
  * nothing lost or counted twice. `./p7 chaos --nodes 3 --leader-kills N` is the long run.
  */
 import assert from "node:assert/strict";
-import { createKafka } from "../lib/kafka.ts";
+import { createKafka } from "../lib/kafka/kafka.ts";
 import { leaderLossSummary, runLeaderLoss, startCluster } from "./cluster.ts";
 import {
   pipelineUntilCounted,

@@ -11,7 +11,7 @@ import { basename, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { consumerConfig } from "../lib/args.ts";
 import { compileSteps } from "../lib/launchers.ts";
-import { createKafka, PARTITIONS, TOPIC, topicOffsets } from "../lib/kafka.ts";
+import { createKafka, PARTITIONS, TOPIC, topicOffsets } from "../lib/kafka/kafka.ts";
 import { type Output, ROOT, type Running, spawnCommand, waitFor } from "./harness.ts";
 
 /** The only commands the Dockerfile may run; each is run verbatim below. */

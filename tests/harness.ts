@@ -9,8 +9,8 @@ import type { Kafka } from "kafkajs";
 import protobuf from "protobufjs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { createKafka } from "../lib/kafka.ts";
-import type { MonthStats } from "../lib/stats.ts";
+import { createKafka } from "../lib/kafka/kafka.ts";
+import type { MonthStats } from "../lib/stats/stats.ts";
 
 /** The repository's root folder. */
 export const ROOT: string = fileURLToPath(new URL("..", import.meta.url));

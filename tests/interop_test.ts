@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { backfill, BROKERS, readJson, ROOT, spawn, tempDir, waitCaughtUp } from "./harness.ts";
-import { encodeReport } from "../lib/report.ts";
+import { encodeReport } from "../lib/kafka/report.ts";
 
 function have(tool: string): boolean {
   try {

@@ -3,8 +3,8 @@
  * file equals an independent recomputation from the topic, whatever the process layout.
  */
 import assert from "node:assert/strict";
-import { partitionFor } from "../lib/partitioner.ts";
-import { monthOf } from "../lib/report.ts";
+import { partitionFor } from "../lib/kafka/partitioner.ts";
+import { monthOf } from "../lib/kafka/report.ts";
 import {
   backfill,
   BROKERS,

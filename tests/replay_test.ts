@@ -10,8 +10,8 @@ import { fileURLToPath } from "node:url";
 // Importing the package puts it in the module graph, so Deno fetches it into its npm cache
 // (there is no node_modules folder); its data files sit beside its build.
 import "vega-datasets";
-import { partitionFor } from "../lib/partitioner.ts";
-import { MONTHS } from "../lib/report.ts";
+import { partitionFor } from "../lib/kafka/partitioner.ts";
+import { MONTHS } from "../lib/kafka/report.ts";
 import {
   backfill,
   endOffsets,

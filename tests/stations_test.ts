@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { fetchStats } from "../lib/stats_topic.ts";
+import { fetchStats } from "../lib/kafka/stats_topic.ts";
 import {
   BROKERS,
   endOffsets,

@@ -6,8 +6,8 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { createKafka, PARTITIONS, recreateTopic } from "../lib/kafka.ts";
-import { fetchStats, STATS_TOPIC, STATS_TOPIC_CONFIG } from "../lib/stats_topic.ts";
+import { createKafka, PARTITIONS, recreateTopic } from "../lib/kafka/kafka.ts";
+import { fetchStats, STATS_TOPIC, STATS_TOPIC_CONFIG } from "../lib/kafka/stats_topic.ts";
 import { startDashboard } from "./dashboard_harness.ts";
 import {
   BROKERS,
