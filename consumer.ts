@@ -24,6 +24,7 @@ import {
   type GroupEvents,
   type GroupOptions,
   type GroupSnapshot,
+  noTotals,
   sumTotals,
   type ToGroup,
   type Totals,
@@ -31,6 +32,7 @@ import {
 import { type ErrorCode, P7Error } from "./lib/errors.ts";
 import {
   createKafka,
+  createTopicLike,
   disconnectQuickly,
   hasTopic,
   kafkaError,
@@ -38,7 +40,13 @@ import {
   TOPIC,
   topicOffsets,
 } from "./lib/kafka/kafka.ts";
-import { ANOMALY_TOPIC, STATS_TOPIC } from "./lib/kafka/stats_topic.ts";
+import {
+  ANOMALY_TOPIC,
+  STATS_TOPIC,
+  STATS_TOPIC_CONFIG,
+  WINDOW_TOPIC,
+} from "./lib/kafka/stats_topic.ts";
+import { checkWindows } from "./lib/kafka/consume.ts";
 import { emptyStats, type PartitionStats } from "./lib/stats/stats.ts";
 
 const PROGRESS_MS = 10_000;
@@ -67,6 +75,8 @@ interface Prepared {
   offset: number;
   /** The producer run its checkpoint belongs to, when it has counted anything. */
   run?: string;
+  /** The keys of the windows its checkpoint holds open. */
+  open: Set<string>;
 }
 
 /**
@@ -94,20 +104,31 @@ async function prepare(
     let stats = await readStats(config.dir, partition);
     if (stats === undefined) created.push(stats = emptyStats(partition));
     checkOffset(stats, offsets[partition]!, statsPath(config.dir, partition));
+    const refused = checkWindows(stats, config.windows);
+    if (refused !== undefined) throw new P7Error("CHECKPOINT", refused);
     // The run recorded beside a checkpoint that has counted something is the one to continue.
-    prepared.set(partition, { offset: stats.offset, run: stats.offset > 0 ? lock.run : undefined });
+    prepared.set(partition, {
+      offset: stats.offset,
+      run: stats.offset > 0 ? lock.run : undefined,
+      open: new Set(Object.keys(stats.windows?.open ?? {})),
+    });
   }
   for (const stats of created) await saveStats(config.dir, stats);
-  for (const [partition, { offset }] of prepared) {
+  for (const [partition, { offset, open }] of prepared) {
     await trimLog(config.dir, "rejected", partition, offset);
     await trimLog(config.dir, "anomalies", partition, offset);
+    await trimLog(config.dir, "late", partition, offset);
+    // A window the checkpoint holds open was closed by a run that never saved that: it closes
+    // again, and is logged again.
+    await trimLog(config.dir, "windows", partition, offset, (line) => open.has(line.key as string));
   }
   return prepared;
 }
 
-function summary(totals: Totals): string {
+function summary(totals: Totals, windows: boolean): string {
   return `${totals.counted} counted, ${totals.duplicates} duplicates, ${totals.rejected} ` +
-    `rejected, ${totals.anomalies} anomalies`;
+    `rejected, ${totals.anomalies} anomalies` +
+    (windows ? `, ${totals.closed} windows closed, ${totals.late} late values` : "");
 }
 
 function describe(offsets: Map<number, number>): string {
@@ -173,11 +194,15 @@ export async function main(args: string[]): Promise<number> {
   let offsets: PartitionOffsets[];
   let publishing: boolean;
   let anomalyTopic: boolean;
+  let windowTopic: boolean;
   try {
     await admin.connect();
     offsets = await topicOffsets(admin, TOPIC);
     publishing = await hasTopic(admin, STATS_TOPIC);
     anomalyTopic = await hasTopic(admin, ANOMALY_TOPIC);
+    // A windowing consumer makes the windows topic, beside the statistics topic, like it.
+    windowTopic = config.windows !== undefined && publishing;
+    if (windowTopic) await createTopicLike(admin, WINDOW_TOPIC, STATS_TOPIC, STATS_TOPIC_CONFIG);
   } catch (error) {
     throw kafkaError(error, config.brokers, `reading topic "${TOPIC}"`);
   } finally {
@@ -192,7 +217,7 @@ export async function main(args: string[]): Promise<number> {
     return 2 * high - low - offsetsNow.get(partition)!;
   });
   const snapshots: GroupSnapshot[] = groups.map(() => ({
-    totals: { counted: 0, duplicates: 0, rejected: 0, anomalies: 0 },
+    totals: noTotals(),
     offsets: {},
   }));
   const seen = (index: number, snapshot: GroupSnapshot) => {
@@ -209,7 +234,9 @@ export async function main(args: string[]): Promise<number> {
       partitions,
       rule: config.anomaly,
       runs: Object.fromEntries(partitions.map((p) => [p, prepared.get(p)!.run])),
-      topics: { stats: publishing, anomalies: anomalyTopic },
+      topics: { stats: publishing, anomalies: anomalyTopic, windows: windowTopic },
+      windows: config.windows,
+      idleClose: config.idleClose,
     };
     const events = { progress: (snapshot: GroupSnapshot) => seen(index, snapshot) };
     // The main thread counts the first group itself: one thread fewer to start and feed.
@@ -229,15 +256,23 @@ export async function main(args: string[]): Promise<number> {
         `${groups.length} ${groups.length === 1 ? "thread" : "threads"}; ` +
         `anomalies beyond ${config.anomaly.sigma} standard deviations of ` +
         `${config.anomaly.years}+ earlier years; ` +
+        (config.windows === undefined ? "" : `windows ${config.windows.text}` +
+          (config.idleClose === undefined
+            ? ""
+            : `, closed after ${config.idleClose / 1000} s idle`) +
+          "; ") +
         (publishing
           ? `statistics published to "${STATS_TOPIC}"` +
-            (anomalyTopic ? `, anomalies to "${ANOMALY_TOPIC}"` : "")
+            (anomalyTopic ? `, anomalies to "${ANOMALY_TOPIC}"` : "") +
+            (windowTopic ? `, closed windows to "${WINDOW_TOPIC}"` : "")
           : `topic "${STATS_TOPIC}" does not exist, statistics not published`),
     );
   }
   const progress = setInterval(() => {
     console.error(
-      `consumer: offsets ${describe(offsetsNow)}; ${summary(sumTotals(snapshots))}`,
+      `consumer: offsets ${describe(offsetsNow)}; ${
+        summary(sumTotals(snapshots), config.windows !== undefined)
+      }`,
     );
   }, PROGRESS_MS);
   try {
@@ -254,7 +289,9 @@ export async function main(args: string[]): Promise<number> {
   if (failure !== undefined) throw (failure as PromiseRejectedResult).reason;
   const seconds = (performance.now() - started) / 1000;
   console.error(
-    `consumer: stopped at offsets ${describe(offsetsNow)}; ${summary(sumTotals(snapshots))} in ` +
+    `consumer: stopped at offsets ${describe(offsetsNow)}; ${
+      summary(sumTotals(snapshots), config.windows !== undefined)
+    } in ` +
       `${seconds.toFixed(1)} s`,
   );
   return 0;

@@ -17,6 +17,7 @@ import {
 import { onStopSignal, runMain } from "./lib/cli.ts";
 import {
   createKafka,
+  deleteTopic,
   disconnectQuickly,
   kafkaError,
   PARTITIONS,
@@ -29,7 +30,12 @@ import {
 } from "./lib/kafka/kafka.ts";
 import { partitionFor } from "./lib/kafka/partitioner.ts";
 import { openReplay, type ReplayItem } from "./lib/sources/replay.ts";
-import { ANOMALY_TOPIC, STATS_TOPIC, STATS_TOPIC_CONFIG } from "./lib/kafka/stats_topic.ts";
+import {
+  ANOMALY_TOPIC,
+  STATS_TOPIC,
+  STATS_TOPIC_CONFIG,
+  WINDOW_TOPIC,
+} from "./lib/kafka/stats_topic.ts";
 import { encodeReport, monthOf, MONTHS, type Report } from "./lib/kafka/report.ts";
 import { type GeneratedReport, generateReports } from "./lib/sources/weather.ts";
 import { generateStationReports } from "./lib/sources/station_weather.ts";
@@ -126,6 +132,8 @@ export async function main(args: string[]): Promise<number> {
         config: STATS_TOPIC_CONFIG,
       });
     }
+    // Windowing consumers create it again for this run (`consumer --window`).
+    await deleteTopic(admin, WINDOW_TOPIC);
   } catch (error) {
     await pages.return?.();
     throw kafkaError(error, config.brokers, `recreating topic "${TOPIC}"`);

@@ -12,6 +12,7 @@ import type { ReplayOptions, Units, Where } from "./sources/replay.ts";
 import type { MeasureColumn, StationReplayOptions } from "./sources/station_replay.ts";
 import { type Measure, measureInfo, MEASURES } from "./stats/measures.ts";
 import type { SeriesPick } from "./stats/series.ts";
+import { parseDuration, type WindowConfig } from "./stats/windows.ts";
 
 /** The environment variables p7 reads. */
 export type Env = Record<string, string | undefined>;
@@ -70,6 +71,10 @@ export interface ConsumerConfig {
   anomaly: AnomalyRule;
   /** Threads to count the partitions on, each with a share of them: 1 to their number. */
   threads: number;
+  /** With `--window`: the windows, their hop and grace. */
+  windows?: WindowConfig;
+  /** With `--idle-close`: milliseconds without records after which open windows close. */
+  idleClose?: number;
 }
 
 /** Where plot, dashboard and status read the statistics: the folder, or the stats topic. */
@@ -176,6 +181,15 @@ logs the days far from their climate into DIR/anomalies-N.jsonl.
   --anomaly-years N        once N earlier years of that month are known (default 5)
   --threads N              count the partitions on N threads, each with its own Kafka
                            consumer (default: one per core, at most one per partition)
+  --window SIZE            also count windows of SIZE (30m, 1h, 1d, 7d; repeatable), aligned
+                           to the epoch in UTC, per station and measurement (the course's
+                           series: per partition), into DIR/windows-N.jsonl once closed
+  --hop SIZE               hopping windows: a window every SIZE (dividing each --window)
+  --grace DURATION         a window closes once the partition's latest observation time is
+                           past its end by this (default 1h, or 0); a value for a closed
+                           window is late: logged in DIR/late-N.jsonl, never counted into it
+  --idle-close DURATION    close the open windows of a partition with no record for this
+                           long (wall clock), so a quiet stream's last window is published
 ${DIR_HELP}
 ${BROKERS_HELP}
   --help                   this text`;
@@ -486,6 +500,10 @@ export function consumerConfig(
     "anomaly-sigma": { type: "string" },
     "anomaly-years": { type: "string" },
     threads: { type: "string" },
+    window: { type: "string", multiple: true },
+    hop: { type: "string" },
+    grace: { type: "string" },
+    "idle-close": { type: "string" },
   }, true);
   if (values.help) return { kind: "help", usage: CONSUMER_USAGE };
   const sigma = values["anomaly-sigma"] as string | undefined;
@@ -512,6 +530,59 @@ export function consumerConfig(
       partitions.length,
       threads === undefined ? Math.max(1, cores) : parseInteger("--threads", threads, 1, 1024),
     ),
+    ...windowFlags(values),
+  };
+}
+
+/** The default `--grace`: an hour, so that an hourly station a little behind still counts. */
+export const DEFAULT_GRACE = "1h";
+
+function duration(flag: string, text: string): number {
+  const ms = parseDuration(text);
+  if (ms === undefined) {
+    throw new P7Error(
+      "USAGE",
+      `${flag} ${JSON.stringify(text)} is not a duration such as 30m, 1h or 7d`,
+    );
+  }
+  return ms;
+}
+
+/** `--window SIZE…`, `--hop`, `--grace` and `--idle-close`; none without `--window`. */
+function windowFlags(values: Values): Pick<ConsumerConfig, "windows" | "idleClose"> {
+  const sizes = (values.window ?? []) as string[];
+  const hop = values.hop as string | undefined;
+  const grace = values.grace as string | undefined;
+  const idle = values["idle-close"] as string | undefined;
+  if (sizes.length === 0) {
+    const flag = hop !== undefined
+      ? "--hop"
+      : grace !== undefined
+      ? "--grace"
+      : idle !== undefined
+      ? "--idle-close"
+      : undefined;
+    if (flag !== undefined) throw new P7Error("USAGE", `${flag} needs --window SIZE`);
+    return {};
+  }
+  const labels = sizes.map((size) => size.trim());
+  const repeated = labels.find((label, i) => labels.indexOf(label) !== i);
+  if (repeated !== undefined) throw new P7Error("USAGE", `--window ${repeated} is named twice`);
+  const hopMs = hop === undefined ? undefined : duration("--hop", hop);
+  const windows = labels.map((label) => {
+    const size = duration("--window", label);
+    if (hopMs !== undefined && (hopMs > size || size % hopMs !== 0)) {
+      throw new P7Error("USAGE", `--hop ${hop} does not divide --window ${label}`);
+    }
+    return { label, size, hop: hopMs ?? size };
+  });
+  const graceText = (grace ?? DEFAULT_GRACE).trim();
+  const text = `${labels.join(",")}${
+    hop === undefined ? "" : ` hop ${hop.trim()}`
+  } grace ${graceText}`;
+  return {
+    windows: { windows, grace: graceText === "0" ? 0 : duration("--grace", graceText), text },
+    ...(idle === undefined ? {} : { idleClose: duration("--idle-close", idle) }),
   };
 }
 

@@ -1,8 +1,9 @@
 /**
  * The consumer's files for one partition, all in one folder:
  * `partition-N.json` (stats + offset, the checkpoint), `partition-N.lock` (held while a
- * process consumes N), and two logs, `rejected-N.jsonl` (records that could not be counted)
- * and `anomalies-N.jsonl` (days far from their climate).
+ * process consumes N), and its logs: `rejected-N.jsonl` (records that could not be counted),
+ * `anomalies-N.jsonl` (days far from their climate) and, with `--window`, `windows-N.jsonl`
+ * (closed windows) and `late-N.jsonl` (values for windows already closed).
  *
  * @module
  */
@@ -17,7 +18,7 @@ export function statsPath(dir: string, partition: number): string {
 }
 
 /** A partition's logs, by name: `rejected-N.jsonl` and `anomalies-N.jsonl`. */
-export type LogName = "rejected" | "anomalies";
+export type LogName = "rejected" | "anomalies" | "windows" | "late";
 
 /** Path of one of a partition's logs. */
 export function logPath(dir: string, name: LogName, partition: number): string {
@@ -156,12 +157,14 @@ export interface Logged {
  * Drops the lines of a partition's log at or beyond `offset`: they belong to a batch whose
  * checkpoint was never written, and are written again when it is re-read. The logs are
  * appended before the checkpoint is saved, so with this each line is there exactly once.
+ * `unsaved` drops other lines the checkpoint does not cover (a window it still holds open).
  */
 export async function trimLog(
   dir: string,
   name: LogName,
   partition: number,
   offset: number,
+  unsaved: (line: Record<string, unknown>) => boolean = () => false,
 ): Promise<void> {
   const path = logPath(dir, name, partition);
   let text: string;
@@ -174,7 +177,8 @@ export async function trimLog(
   const lines = text.split("\n").filter((line) => line !== "");
   const kept = lines.filter((line) => {
     try {
-      return (JSON.parse(line) as Logged).offset < offset;
+      const logged = JSON.parse(line);
+      return logged.offset < offset && !unsaved(logged);
     } catch {
       return false; // a line cut short by a crash mid-append
     }

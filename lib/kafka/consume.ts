@@ -19,6 +19,12 @@ import { RUN_HEADER, TOPIC } from "./kafka.ts";
 import { monthOf, MONTHS, type Report, validateRecord } from "./report.ts";
 import { countReport, type PartitionStats } from "../stats/stats.ts";
 import { countStationReport, measured, stationEntryKey } from "../stats/stations.ts";
+import {
+  emptyWindows,
+  type WindowConfig,
+  type WindowOutcome,
+  windowValue,
+} from "../stats/windows.ts";
 import { entryKey } from "./stats_topic.ts";
 
 /**
@@ -70,6 +76,8 @@ export interface PartitionState {
   /** Each station's anomaly checks, by measurement field number, made as they come. */
   stationChecks: Map<string, AnomalyCheck[]>;
   rule: AnomalyRule;
+  /** With `--window`: the windows counted into `stats.windows`. */
+  windows?: WindowConfig;
 }
 
 /** A partition's state from its checkpoint, with anomalies by `rule`. */
@@ -77,8 +85,48 @@ export function partitionState(
   stats: PartitionStats,
   rule: AnomalyRule,
   run?: string,
+  windows?: WindowConfig,
 ): PartitionState {
-  return { stats, run, check: anomalyCheck(stats.months, rule), stationChecks: new Map(), rule };
+  // The consumer checked that a checkpoint's windows, if any, are these (`checkWindows`).
+  if (windows !== undefined) stats.windows ??= emptyWindows(windows);
+  return {
+    stats,
+    run,
+    check: anomalyCheck(stats.months, rule),
+    stationChecks: new Map(),
+    rule,
+    windows,
+  };
+}
+
+/**
+ * Why a checkpoint cannot be counted on with `windows` (the consumer's `--window` flags), if
+ * it cannot: windows see every record or none, so a checkpoint counted with other flags, or
+ * without windows past offset 0, is refused rather than half-windowed.
+ */
+export function checkWindows(stats: PartitionStats, windows?: WindowConfig): string | undefined {
+  const counted = stats.windows?.config;
+  const wanted = windows?.text;
+  if (counted === wanted) return undefined;
+  if (counted === undefined && stats.offset === 0) return undefined;
+  const had = counted === undefined ? "without --window" : `with windows ${counted}`;
+  const now = wanted === undefined ? "without --window" : `with windows ${wanted}`;
+  return `partition ${stats.partition} was counted ${had} up to offset ${stats.offset}, and this ` +
+    `consumer counts ${now}: start it with the same window flags, or move the partition's ` +
+    `files away to count it again`;
+}
+
+/** A value counted into the partition's windows (it keeps some: `state.windows`). */
+function windowed(
+  state: PartitionState,
+  series: string,
+  time: number,
+  value: number,
+  offset: number,
+  outcome: BatchOutcome,
+): void {
+  const at = { series, time, value, partition: state.stats.partition, offset };
+  windowValue(state.stats.windows!, state.windows!, at, outcome);
 }
 
 /**
@@ -112,6 +160,7 @@ function countStation(
   }
   let checks = state.stationChecks.get(station);
   if (checks === undefined) state.stationChecks.set(station, checks = []);
+  const time = state.windows === undefined ? 0 : Date.parse(report.time!);
   for (const info of counted) {
     // The table exists from now on and is changed in place: the check reads it live.
     const check = checks[info.id] ??= anomalyCheck(
@@ -119,6 +168,9 @@ function countStation(
       state.rule,
     );
     const value = measured(report, info.field)!;
+    if (state.windows !== undefined) {
+      windowed(state, `${station}/${info.name}`, time, value, offset, outcome);
+    }
     const anomaly = check(
       month,
       { date: report.date, degrees: value },
@@ -133,7 +185,7 @@ function countStation(
 }
 
 /** What one batch did. */
-export interface BatchOutcome {
+export interface BatchOutcome extends WindowOutcome {
   counted: number;
   duplicates: number;
   rejected: Rejected[];
@@ -141,6 +193,19 @@ export interface BatchOutcome {
   anomalies: Anomaly[];
   /** The month/year entries that changed, keyed as the statistics topic keys them. */
   changed: Set<string>;
+}
+
+/** An outcome of nothing. */
+export function emptyOutcome(): BatchOutcome {
+  return {
+    counted: 0,
+    duplicates: 0,
+    rejected: [],
+    anomalies: [],
+    changed: new Set(),
+    closed: [],
+    late: [],
+  };
 }
 
 /**
@@ -154,6 +219,8 @@ export function mergeOutcomes(earlier: BatchOutcome, later: BatchOutcome): Batch
     rejected: [...earlier.rejected, ...later.rejected],
     anomalies: [...earlier.anomalies, ...later.anomalies],
     changed: new Set([...earlier.changed, ...later.changed]),
+    closed: [...earlier.closed, ...later.closed],
+    late: [...earlier.late, ...later.late],
   };
 }
 
@@ -198,13 +265,7 @@ function spells(bytes: Uint8Array, text: string): boolean {
  * ones before it: the topic was recreated under a running consumer.
  */
 export function applyBatch(state: PartitionState, records: KafkaRecord[]): BatchOutcome {
-  const outcome: BatchOutcome = {
-    counted: 0,
-    duplicates: 0,
-    rejected: [],
-    anomalies: [],
-    changed: new Set(),
-  };
+  const outcome = emptyOutcome();
   const stats = state.stats;
   let lastMonth = "";
   let lastYear = "";
@@ -239,10 +300,14 @@ export function applyBatch(state: PartitionState, records: KafkaRecord[]): Batch
       else outcome.duplicates++;
     } else if (countReport(stats.months, key!, verdict.report)) {
       outcome.counted++;
+      const { date, degrees } = verdict.report;
+      if (state.windows !== undefined) {
+        const series = `partition-${stats.partition}/degrees`;
+        windowed(state, series, Date.parse(date), degrees, offset, outcome);
+      }
       const anomaly = state.check(key!, verdict.report, stats.partition, offset);
       if (anomaly !== undefined) outcome.anomalies.push(anomaly);
       // Days of one month come in a row: a key is made once per run of them.
-      const { date } = verdict.report;
       if (key !== lastMonth || !date.startsWith(lastYear)) {
         lastMonth = key!;
         lastYear = date.slice(0, 5); // "1990-"

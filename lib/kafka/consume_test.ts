@@ -12,6 +12,7 @@ import { P7Error } from "../errors.ts";
 import { RUN_HEADER } from "./kafka.ts";
 import { encodeReport } from "./report.ts";
 import { emptyStats } from "../stats/stats.ts";
+import type { WindowConfig } from "../stats/windows.ts";
 
 function record(
   offset: number,
@@ -159,6 +160,8 @@ Deno.test("mergeOutcomes: sums, both batches' lines in order, the union of the c
       rejected: [rejected(1)],
       anomalies: [],
       changed: new Set(["May-2000"]),
+      closed: [],
+      late: [],
     },
     {
       counted: 3,
@@ -166,6 +169,8 @@ Deno.test("mergeOutcomes: sums, both batches' lines in order, the union of the c
       rejected: [rejected(7)],
       anomalies: [],
       changed: new Set(["May-2000", "June-2000"]),
+      closed: [],
+      late: [],
     },
   );
   assert.deepEqual(merged, {
@@ -174,23 +179,28 @@ Deno.test("mergeOutcomes: sums, both batches' lines in order, the union of the c
     rejected: [rejected(1), rejected(7)],
     anomalies: [],
     changed: new Set(["May-2000", "June-2000"]),
+    closed: [],
+    late: [],
   });
 });
 
-Deno.test("a station's values: counted per measurement, anomalies against its own climate", () => {
-  const state = partitionState(emptyStats(1), { sigma: 3, years: 5 });
-  const station = (
-    offset: number,
-    stationId: string,
-    time: string,
-    values: Record<string, number>,
-  ) => ({
+function station(
+  offset: number,
+  stationId: string,
+  time: string,
+  values: Record<string, number>,
+): KafkaRecord {
+  return {
     offset: String(offset),
     key: Buffer.from(stationId),
     value: Buffer.from(
       encodeReport({ date: time.slice(0, 10), degrees: 0, stationId, time, ...values }),
     ),
-  });
+  };
+}
+
+Deno.test("a station's values: counted per measurement, anomalies against its own climate", () => {
+  const state = partitionState(emptyStats(1), { sigma: 3, years: 5 });
   const records: KafkaRecord[] = [];
   // Six Julys of humidity 50-59 at JFK; LGA a station of its own, far drier.
   for (let year = 2000; year < 2006; year++) {
@@ -218,4 +228,90 @@ Deno.test("a station's values: counted per measurement, anomalies against its ow
   assert.ok(outcome.changed.has("LGA/pressure/July-2005"));
   assert.equal(state.stats.stations!.JFK!.measures.humidity!.July!["2006"]!.count, 1);
   assert.equal(state.stats.offset, records.length);
+});
+
+Deno.test("windows: each station's measurements, late values of a station behind the stream", () => {
+  const hourly: WindowConfig = {
+    windows: [{ label: "1h", size: 3_600_000, hop: 3_600_000 }],
+    grace: 0,
+    text: "1h grace 0",
+  };
+  const state = partitionState(emptyStats(3), DEFAULT_RULE, undefined, hourly);
+  const outcome = applyBatch(state, [
+    station(0, "JFK", "2013-07-04T13:00:00Z", { temperature: 80, humidity: 50 }),
+    station(1, "JFK", "2013-07-04T13:30:00Z", { temperature: 82 }),
+    station(2, "JFK", "2013-07-04T15:00:00Z", { temperature: 84 }), // closes 13:00
+    station(3, "LGA", "2013-07-04T13:45:00Z", { temperature: 79 }), // late for 13:00
+  ]);
+  assert.deepEqual(
+    outcome.closed.map(({ key, count, avg, min, max, offset }) => ({
+      key,
+      count,
+      avg,
+      min,
+      max,
+      offset,
+    })),
+    [
+      {
+        key: "JFK/humidity/1h/2013-07-04T13:00:00Z",
+        count: 1,
+        avg: 50,
+        min: 50,
+        max: 50,
+        offset: 2,
+      },
+      {
+        key: "JFK/temperature/1h/2013-07-04T13:00:00Z",
+        count: 2,
+        avg: 81,
+        min: 80,
+        max: 82,
+        offset: 2,
+      },
+    ],
+  );
+  assert.deepEqual(
+    outcome.late.map(({ series, window, lateBy, offset }) => ({
+      series,
+      key: window.key,
+      lateBy,
+      offset,
+    })),
+    [{
+      series: "LGA/temperature",
+      key: "LGA/temperature/1h/2013-07-04T13:00:00Z",
+      lateBy: 3600,
+      offset: 3,
+    }],
+  );
+  assert.deepEqual(Object.keys(state.stats.windows!.open), [
+    "JFK/temperature/1h/2013-07-04T15:00:00Z",
+  ]);
+  // The late value is still counted into its month: only the closed window misses it.
+  assert.equal(state.stats.stations!.LGA!.measures.temperature!.July!["2013"]!.count, 1);
+});
+
+Deno.test("windows: the course's series is windowed per partition, by day", () => {
+  const weekly: WindowConfig = {
+    windows: [{ label: "7d", size: 7 * 86_400_000, hop: 7 * 86_400_000 }],
+    grace: 0,
+    text: "7d grace 0",
+  };
+  const state = partitionState(emptyStats(2), DEFAULT_RULE, undefined, weekly);
+  const days = Array.from({ length: 15 }, (_, i) => `2000-01-${String(i + 1).padStart(2, "0")}`);
+  const outcome = applyBatch(state, days.map((date, i) => record(i, "January", date, i)));
+  // The epoch began on a Thursday: weeks run Thursday to Wednesday, 2000-01-06 to 01-12.
+  assert.deepEqual(
+    outcome.closed.map(({ key, count, sum }) => ({ key, count, sum })),
+    [
+      { key: "partition-2/degrees/7d/1999-12-30T00:00:00Z", count: 5, sum: 0 + 1 + 2 + 3 + 4 },
+      {
+        key: "partition-2/degrees/7d/2000-01-06T00:00:00Z",
+        count: 7,
+        sum: 5 + 6 + 7 + 8 + 9 + 10 + 11,
+      },
+    ],
+  );
+  assert.deepEqual(outcome.late, []);
 });

@@ -14,6 +14,7 @@ import { whenAborted } from "../cli.ts";
 import {
   applyBatch,
   type BatchOutcome,
+  emptyOutcome,
   fixedAssigner,
   mergeOutcomes,
   type PartitionState,
@@ -35,8 +36,10 @@ import {
   type StatsPublisher,
   statsPublisher,
   statsRecords,
+  windowRecords,
 } from "./stats_topic.ts";
 import { type StatsEncoder, statsEncoder } from "../stats/stats.ts";
+import { closeIdle, parseClosedWindow, type WindowConfig } from "../stats/windows.ts";
 
 /** What a group is to count; plain data, so that it can be posted to a Worker. */
 export interface GroupOptions {
@@ -46,8 +49,12 @@ export interface GroupOptions {
   rule: AnomalyRule;
   /** The producer run each partition's checkpoint belongs to, when it has counted anything. */
   runs: Record<number, string | undefined>;
-  /** Whether `temperature-stats` exists, and `temperature-anomalies`. */
-  topics: { stats: boolean; anomalies: boolean };
+  /** Whether `temperature-stats` exists, `temperature-anomalies`, `temperature-windows`. */
+  topics: { stats: boolean; anomalies: boolean; windows: boolean };
+  /** With `--window`: the windows to count. */
+  windows?: WindowConfig;
+  /** With `--idle-close`: milliseconds without records after which open windows close. */
+  idleClose?: number;
 }
 
 /** Running totals of a group, or of the process. */
@@ -56,6 +63,14 @@ export interface Totals {
   duplicates: number;
   rejected: number;
   anomalies: number;
+  /** Windows closed, and values that came for a window already closed. */
+  closed: number;
+  late: number;
+}
+
+/** Totals of nothing yet. */
+export function noTotals(): Totals {
+  return { counted: 0, duplicates: 0, rejected: 0, anomalies: 0, closed: 0, late: 0 };
 }
 
 /** Where a group is: its totals and each partition's checkpoint offset. */
@@ -109,12 +124,9 @@ export function dealPartitions(
 
 /** The totals of several snapshots. */
 export function sumTotals(snapshots: GroupSnapshot[]): Totals {
-  const sum = { counted: 0, duplicates: 0, rejected: 0, anomalies: 0 };
+  const sum = noTotals();
   for (const { totals } of snapshots) {
-    sum.counted += totals.counted;
-    sum.duplicates += totals.duplicates;
-    sum.rejected += totals.rejected;
-    sum.anomalies += totals.anomalies;
+    for (const name of Object.keys(sum) as (keyof Totals)[]) sum[name] += totals[name];
   }
   return sum;
 }
@@ -132,6 +144,12 @@ interface GroupPartition extends PartitionState {
   pending?: BatchOutcome;
   /** When the last checkpoint was written (`performance.now()`). */
   written: number;
+  /** When its last record came (`performance.now()`), for `--idle-close`. */
+  lastRecord: number;
+  /** A batch is being counted (the idle check leaves the partition alone meanwhile). */
+  handling: boolean;
+  /** The idle close under way: a batch waits for it. */
+  idling?: Promise<void>;
 }
 
 const PROGRESS_MS = 1000;
@@ -163,26 +181,35 @@ export async function countGroup(
     }
     const run = options.runs[partition];
     states.set(partition, {
-      ...partitionState(stats, options.rule, run),
+      ...partitionState(stats, options.rule, run, options.windows),
       recordedRun: run,
       encode: statsEncoder(),
       published: Promise.resolve(),
       written: 0,
+      lastRecord: performance.now(),
+      handling: false,
     });
   }
   const kafka = createKafka(options.brokers, "p7-consumer");
   let publisher: StatsPublisher | undefined;
   if (options.topics.stats) {
     try {
-      publisher = await statsPublisher(kafka, options.topics.anomalies);
+      publisher = await statsPublisher(kafka, options.topics.anomalies, options.topics.windows);
       // The whole state once: whatever an earlier run could not publish is there now. A
       // partition not counted yet has nothing to say (and no producer run to name).
       for (const { stats, run } of states.values()) {
         if (stats.offset === 0) continue;
         const anomalies = await readLog(options.dir, "anomalies", stats.partition, parseAnomaly);
+        const windows = options.topics.windows
+          ? await readLog(options.dir, "windows", stats.partition, parseClosedWindow)
+          : [];
         await publisher.publish(
           stats.partition,
-          { stats: statsRecords(stats), anomalies: anomalyRecords(anomalies) },
+          {
+            stats: statsRecords(stats),
+            anomalies: anomalyRecords(anomalies),
+            windows: windowRecords(windows),
+          },
           run,
         );
       }
@@ -194,7 +221,7 @@ export async function countGroup(
   events.ready();
   const guard = fetchGuard(options.brokers);
   const snapshot: GroupSnapshot = {
-    totals: { counted: 0, duplicates: 0, rejected: 0, anomalies: 0 },
+    totals: noTotals(),
     offsets: {},
   };
   const snap = () => {
@@ -271,6 +298,8 @@ async function checkpoint(
   }
   await appendLog(dir, "rejected", outcome.rejected);
   await appendLog(dir, "anomalies", outcome.anomalies);
+  await appendLog(dir, "late", outcome.late);
+  await appendLog(dir, "windows", outcome.closed);
   await saveStats(dir, state.stats, state.encode);
   state.written = performance.now();
   if (publisher) {
@@ -279,6 +308,7 @@ async function checkpoint(
     const records = {
       stats: statsRecords(state.stats, outcome.changed),
       anomalies: anomalyRecords(outcome.anomalies),
+      windows: windowRecords(outcome.closed),
     };
     await state.published;
     state.published = publisher.publish(partition, records, state.run);
@@ -350,10 +380,21 @@ async function consume(consumer: Consumer, context: Consuming): Promise<boolean>
     const state = states.get(batch.partition);
     // After a stop, a failure or a crash no new batch starts; its records are read again.
     if (state === undefined || stop.aborted || failure !== undefined || restart) return;
+    state.handling = true;
+    try {
+      await state.idling;
+      await countBatch(state, batch);
+    } finally {
+      state.handling = false;
+    }
+  };
+  const countBatch = async (state: GroupPartition, batch: EachBatchPayload["batch"]) => {
+    if (stop.aborted || failure !== undefined || restart) return;
     const before = state.stats.offset;
     try {
       const outcome = applyBatch(state, batch.messages);
       if (state.stats.offset === before) return;
+      state.lastRecord = performance.now();
       state.pending = state.pending === undefined ? outcome : mergeOutcomes(state.pending, outcome);
       const caughtUp = state.stats.offset >= Number(batch.highWatermark);
       if (caughtUp || performance.now() - state.written >= CHECKPOINT_MS) {
@@ -363,11 +404,43 @@ async function consume(consumer: Consumer, context: Consuming): Promise<boolean>
       totals.duplicates += outcome.duplicates;
       totals.rejected += outcome.rejected.length;
       totals.anomalies += outcome.anomalies.length;
+      totals.closed += outcome.closed.length;
+      totals.late += outcome.late.length;
     } catch (error) {
       // Not thrown to kafkajs, which would retry the batch: this consumer must stop.
       fail(error);
     }
   };
+  // `--idle-close`: a partition without records for that long has its open windows closed,
+  // checkpointed and published, as a batch would; one that is counting a batch waits a tick.
+  const idleTicker = options.idleClose === undefined ? undefined : setInterval(() => {
+    for (const state of states.values()) {
+      const quiet = performance.now() - state.lastRecord >= options.idleClose!;
+      const open = Object.keys(state.stats.windows?.open ?? {}).length > 0;
+      if (!quiet || !open || state.handling || state.idling !== undefined) continue;
+      if (stop.aborted || failure !== undefined || restart) continue;
+      state.idling = (async () => {
+        try {
+          const outcome = emptyOutcome();
+          closeIdle(
+            state.stats.windows!,
+            state.stats.partition,
+            Math.max(0, state.stats.offset - 1),
+            outcome,
+          );
+          state.pending = state.pending === undefined
+            ? outcome
+            : mergeOutcomes(state.pending, outcome);
+          await checkpoint(state, options.dir, publisher);
+          totals.closed += outcome.closed.length;
+        } catch (error) {
+          fail(error);
+        } finally {
+          state.idling = undefined;
+        }
+      })();
+    }
+  }, Math.min(1000, options.idleClose));
   // Watched from the start: kafkajs's run() includes the group join, which it may retry for
   // minutes, and a stop signal must not wait for it.
   const unwatch = guard.watch(consumer, fail);
@@ -376,10 +449,12 @@ async function consume(consumer: Consumer, context: Consuming): Promise<boolean>
     .catch((error) => stopping || fail(error));
   await Promise.race([whenAborted(stop), failed.promise]);
   stopping = true;
+  clearInterval(idleTicker);
   unwatch();
   // disconnect() lets the batch in hand finish; if it gives up early, wait for that batch here.
   await disconnectQuickly(consumer);
   await Promise.all(inFlight);
+  for (const state of states.values()) await state.idling;
   if (failure === undefined) return restart;
   // What was counted since the last checkpoint is read again by the next run.
   for (const state of states.values()) await state.published.catch(() => {});

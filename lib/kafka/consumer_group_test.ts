@@ -21,7 +21,7 @@ Deno.test("dealPartitions: by weight, the heaviest first into the lightest group
 
 Deno.test("sumTotals adds every group's totals", () => {
   const snapshot = (counted: number, anomalies: number) => ({
-    totals: { counted, duplicates: 1, rejected: 0, anomalies },
+    totals: { counted, duplicates: 1, rejected: 0, anomalies, closed: 2, late: counted },
     offsets: {},
   });
   assert.deepEqual(sumTotals([snapshot(10, 1), snapshot(5, 2)]), {
@@ -29,6 +29,15 @@ Deno.test("sumTotals adds every group's totals", () => {
     duplicates: 2,
     rejected: 0,
     anomalies: 3,
+    closed: 4,
+    late: 15,
   });
-  assert.deepEqual(sumTotals([]), { counted: 0, duplicates: 0, rejected: 0, anomalies: 0 });
+  assert.deepEqual(sumTotals([]), {
+    counted: 0,
+    duplicates: 0,
+    rejected: 0,
+    anomalies: 0,
+    closed: 0,
+    late: 0,
+  });
 });

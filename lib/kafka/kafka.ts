@@ -247,6 +247,40 @@ export async function recreateTopic(
   }
 }
 
+/** Deletes `topic` if it exists (without waiting for the deletion to take effect). */
+export async function deleteTopic(admin: Admin, topic: string): Promise<void> {
+  if (await hasTopic(admin, topic)) await admin.deleteTopics({ topics: [topic] });
+}
+
+/**
+ * Creates `topic`, unless it exists, with the partitions and replication factor of `like`
+ * and `config`; waits for its leaders. Another process creating it at the same moment is fine.
+ */
+export async function createTopicLike(
+  admin: Admin,
+  topic: string,
+  like: string,
+  config: Record<string, string>,
+): Promise<void> {
+  if (await hasTopic(admin, topic)) return;
+  const { topics } = await untilKnown(() => admin.fetchTopicMetadata({ topics: [like] }));
+  const partitions = topics[0]!.partitions;
+  const replicationFactor = partitions[0]!.replicas.length;
+  const configEntries = Object.entries(topicConfig(replicationFactor, config))
+    .map(([name, value]) => ({ name, value }));
+  await admin.createTopics({
+    topics: [{ topic, numPartitions: partitions.length, replicationFactor, configEntries }],
+    waitForLeaders: false,
+  });
+  const deadline = Date.now() + 60_000;
+  while (!(await hasLeaders(admin, topic, partitions.length))) {
+    if (Date.now() > deadline) {
+      throw new P7Error("BROKER", `topic "${topic}" had no leader for every partition after 60 s`);
+    }
+    await sleep(100);
+  }
+}
+
 async function hasLeaders(admin: Admin, topic: string, partitions: number): Promise<boolean> {
   try {
     const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });

@@ -31,6 +31,7 @@ import {
   topicOffsets,
 } from "./kafka.ts";
 import { type Anomaly, parseAnomaly } from "../stats/anomaly.ts";
+import type { ClosedWindow } from "../stats/windows.ts";
 import { MONTHS } from "./report.ts";
 import { checkMonthStats, type MonthStats, type PartitionStats } from "../stats/stats.ts";
 import { type Measure, measureInfo } from "../stats/measures.ts";
@@ -50,6 +51,12 @@ export const STATS_TOPIC_CONFIG: Readonly<Record<string, string>> = {
 
 /** The anomalies topic. */
 export const ANOMALY_TOPIC = "temperature-anomalies";
+
+/**
+ * The closed windows (`consumer --window`): compacted, keyed by the window in plain text
+ * (`JFK/temperature/1h/2013-07-04T13:00:00Z`), value the line of `windows-N.jsonl`.
+ */
+export const WINDOW_TOPIC = "temperature-windows";
 
 /** One record of the statistics or anomalies topic. */
 export interface StatsRecord {
@@ -126,6 +133,11 @@ export function statsRecords(stats: PartitionStats, changed?: Iterable<string>):
 /** The records that publish anomalies: the date as key, the log's line as value. */
 export function anomalyRecords(anomalies: Anomaly[]): StatsRecord[] {
   return anomalies.map((anomaly) => ({ key: anomalyKey(anomaly), value: JSON.stringify(anomaly) }));
+}
+
+/** The records that publish closed windows: the window as key, the log's line as value. */
+export function windowRecords(windows: ClosedWindow[]): StatsRecord[] {
+  return windows.map((window) => ({ key: window.key, value: JSON.stringify(window) }));
 }
 
 /** An anomaly's key: its date, or a station's `JFK/temperature/2013-07-04T13:00:00Z`. */
@@ -232,6 +244,8 @@ export interface Publication {
   stats: StatsRecord[];
   /** From `anomalyRecords`. */
   anomalies: StatsRecord[];
+  /** From `windowRecords`; none without `--window`. */
+  windows?: StatsRecord[];
 }
 
 /**
@@ -276,10 +290,13 @@ function chunks(records: StatsRecord[], maxBytes: number): StatsRecord[][] {
 export function publicationRequests(publication: Publication, maxBytes: number): Publication[] {
   const stats = chunks(publication.stats, maxBytes);
   const anomalies = chunks(publication.anomalies, maxBytes);
-  const count = Math.max(stats.length, anomalies.length, 1);
+  const windows = chunks(publication.windows ?? [], maxBytes);
+  const count = Math.max(stats.length, anomalies.length, windows.length, 1);
+  const at = (runs: StatsRecord[][], i: number) => runs[i - (count - runs.length)] ?? [];
   return Array.from({ length: count }, (_, i) => ({
-    stats: stats[i - (count - stats.length)] ?? [],
-    anomalies: anomalies[i - (count - anomalies.length)] ?? [],
+    stats: at(stats, i),
+    anomalies: at(anomalies, i),
+    ...(publication.windows === undefined ? {} : { windows: at(windows, i) }),
   }));
 }
 
@@ -298,7 +315,11 @@ export interface StatsPublisher {
  * A connected publisher: an idempotent, acks=all producer of `kafka`. Without `anomalies`
  * (an older producer made no anomalies topic) anomalies are not published.
  */
-export async function statsPublisher(kafka: Kafka, anomalies: boolean): Promise<StatsPublisher> {
+export async function statsPublisher(
+  kafka: Kafka,
+  anomalies: boolean,
+  windows = false,
+): Promise<StatsPublisher> {
   const producer: Producer = kafka.producer({
     idempotent: true,
     maxInFlightRequests: 1,
@@ -318,6 +339,9 @@ export async function statsPublisher(kafka: Kafka, anomalies: boolean): Promise<
         }
         if (anomalies && request.anomalies.length > 0) {
           topicMessages.push({ topic: ANOMALY_TOPIC, messages: messages(request.anomalies) });
+        }
+        if (windows && (request.windows?.length ?? 0) > 0) {
+          topicMessages.push({ topic: WINDOW_TOPIC, messages: messages(request.windows!) });
         }
         if (topicMessages.length > 0) await producer.sendBatch({ acks: -1, topicMessages });
       }

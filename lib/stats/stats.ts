@@ -8,6 +8,7 @@
  */
 import { monthOf, MONTHS, type Report } from "../kafka/report.ts";
 import { parseStations, type StationTable } from "./stations.ts";
+import { parseWindows, type WindowState } from "./windows.ts";
 
 /** Statistics of one month in one year. */
 export interface MonthStats {
@@ -38,6 +39,8 @@ export interface PartitionStats {
   months: MonthTable;
   /** The stations' statistics (see `stations.ts`), once a station's report is counted. */
   stations?: StationTable;
+  /** With `consumer --window`: the stream time and the open windows (see `windows.ts`). */
+  windows?: WindowState;
 }
 
 /** A new, empty checkpoint for a partition. */
@@ -250,6 +253,12 @@ export function statsEncoder(): StatsEncoder {
       pieces.push(utf8.encode(`${between},\n "stations": `), ...stationsText(stats.stations));
       between = "";
     }
+    if (stats.windows !== undefined) {
+      // Written whole: the open windows are few (a series' latest, and those in their grace).
+      const text = JSON.stringify(stats.windows, null, 1).replaceAll("\n", "\n ");
+      pieces.push(utf8.encode(`${between},\n "windows": ${text}`));
+      between = "";
+    }
     pieces.push(utf8.encode(`${between}\n}\n`));
     return pieces;
   };
@@ -358,7 +367,7 @@ export function parseStats(text: string, partition: number): PartitionStats {
     throw new Error(`offset ${JSON.stringify(offset)} is not an integer`);
   }
   if (offset < 0) throw new Error("offset is negative");
-  const { stations: stationValue, ...monthValues } = rest;
+  const { stations: stationValue, windows: windowValue, ...monthValues } = rest;
   const months: MonthTable = {};
   let counted = 0;
   let stations: StationTable | undefined;
@@ -381,7 +390,8 @@ export function parseStats(text: string, partition: number): PartitionStats {
   if (counted > offset) {
     throw new Error(`it counts ${counted} reports but its offset is only ${offset}`);
   }
-  return stations === undefined
-    ? { partition, offset, months }
-    : { partition, offset, months, stations };
+  const stats: PartitionStats = { partition, offset, months };
+  if (stations !== undefined) stats.stations = stations;
+  if (windowValue !== undefined) stats.windows = parseWindows(windowValue);
+  return stats;
 }
