@@ -264,7 +264,11 @@ export async function main(args: string[]): Promise<number> {
         (publishing
           ? `statistics published to "${STATS_TOPIC}"` +
             (anomalyTopic ? `, anomalies to "${ANOMALY_TOPIC}"` : "") +
-            (windowTopic ? `, closed windows to "${WINDOW_TOPIC}"` : "")
+            (windowTopic
+              ? `, ${
+                config.windows!.emit === "updates" ? "windows as they change" : "closed windows"
+              } to "${WINDOW_TOPIC}"`
+              : "")
           : `topic "${STATS_TOPIC}" does not exist, statistics not published`),
     );
   }

@@ -190,6 +190,8 @@ logs the days far from their climate into DIR/anomalies-N.jsonl.
                            window is late: logged in DIR/late-N.jsonl, never counted into it
   --idle-close DURATION    close the open windows of a partition with no record for this
                            long (wall clock), so a quiet stream's last window is published
+  --emit final|updates     publish only closed windows (default), or also open windows as
+                           they change ("final": false)
 ${DIR_HELP}
 ${BROKERS_HELP}
   --help                   this text`;
@@ -504,6 +506,7 @@ export function consumerConfig(
     hop: { type: "string" },
     grace: { type: "string" },
     "idle-close": { type: "string" },
+    emit: { type: "string" },
   }, true);
   if (values.help) return { kind: "help", usage: CONSUMER_USAGE };
   const sigma = values["anomaly-sigma"] as string | undefined;
@@ -554,6 +557,7 @@ function windowFlags(values: Values): Pick<ConsumerConfig, "windows" | "idleClos
   const hop = values.hop as string | undefined;
   const grace = values.grace as string | undefined;
   const idle = values["idle-close"] as string | undefined;
+  const emit = values.emit as string | undefined;
   if (sizes.length === 0) {
     const flag = hop !== undefined
       ? "--hop"
@@ -561,6 +565,8 @@ function windowFlags(values: Values): Pick<ConsumerConfig, "windows" | "idleClos
       ? "--grace"
       : idle !== undefined
       ? "--idle-close"
+      : emit !== undefined
+      ? "--emit"
       : undefined;
     if (flag !== undefined) throw new P7Error("USAGE", `${flag} needs --window SIZE`);
     return {};
@@ -576,12 +582,20 @@ function windowFlags(values: Values): Pick<ConsumerConfig, "windows" | "idleClos
     }
     return { label, size, hop: hopMs ?? size };
   });
+  if (emit !== undefined && emit !== "final" && emit !== "updates") {
+    throw new P7Error("USAGE", `--emit ${JSON.stringify(emit)} is not final or updates`);
+  }
   const graceText = (grace ?? DEFAULT_GRACE).trim();
   const text = `${labels.join(",")}${
     hop === undefined ? "" : ` hop ${hop.trim()}`
   } grace ${graceText}`;
   return {
-    windows: { windows, grace: graceText === "0" ? 0 : duration("--grace", graceText), text },
+    windows: {
+      windows,
+      grace: graceText === "0" ? 0 : duration("--grace", graceText),
+      text,
+      emit: emit ?? "final",
+    },
     ...(idle === undefined ? {} : { idleClose: duration("--idle-close", idle) }),
   };
 }

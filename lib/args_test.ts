@@ -54,6 +54,68 @@ Deno.test("consumerConfig: the partitions named, anomalies beyond 3 deviations b
   usageError(() => consumerConfig(["1", "1"], {}), "partition 1 is named twice");
 });
 
+Deno.test("consumerConfig: --window, --hop, --grace (1h by default), --idle-close, --emit", () => {
+  const windows = (args: string[]) => {
+    const config = consumerConfig([...args, "0"], {}, 1);
+    return config.kind === "consumer" && { windows: config.windows, idle: config.idleClose };
+  };
+  assert.deepEqual(windows(["--window", "1h", "--window", "1d"]), {
+    windows: {
+      windows: [
+        { label: "1h", size: 3_600_000, hop: 3_600_000 },
+        { label: "1d", size: 86_400_000, hop: 86_400_000 },
+      ],
+      grace: 3_600_000,
+      text: "1h,1d grace 1h",
+      emit: "final",
+    },
+    idle: undefined,
+  });
+  assert.deepEqual(
+    windows([
+      "--window",
+      "2h",
+      "--hop",
+      "30m",
+      "--grace",
+      "0",
+      "--idle-close",
+      "90s",
+      "--emit",
+      "updates",
+    ]),
+    {
+      windows: {
+        windows: [{ label: "2h", size: 7_200_000, hop: 1_800_000 }],
+        grace: 0,
+        text: "2h hop 30m grace 0",
+        emit: "updates",
+      },
+      idle: 90_000,
+    },
+  );
+  assert.deepEqual(windows([]), { windows: undefined, idle: undefined });
+  usageError(() => windows(["--grace", "1h"]), "--grace needs --window SIZE");
+  usageError(() => windows(["--emit", "updates"]), "--emit needs --window SIZE");
+  usageError(
+    () => windows(["--window", "1w"]),
+    '--window "1w" is not a duration such as 30m, 1h or 7d',
+  );
+  usageError(() => windows(["--window", "1h", "--window", "1h"]), "--window 1h is named twice");
+  usageError(
+    () => windows(["--window", "1h", "--hop", "25m"]),
+    "--hop 25m does not divide --window 1h",
+  );
+  usageError(
+    () => windows(["--window", "1h", "--grace=-1h"]),
+    '--grace "-1h" is not a duration such as 30m, 1h or 7d',
+  );
+  usageError(
+    () => windows(["--window", "1h", "--emit", "all"]),
+    '--emit "all" is not final or updates',
+  );
+});
+
 Deno.test("dashboardConfig: loopback, port 8000 and the consumer's folder by default", () => {
   assert.deepEqual(dashboardConfig([], {}), {
     kind: "dashboard",

@@ -205,6 +205,7 @@ export function emptyOutcome(): BatchOutcome {
     changed: new Set(),
     closed: [],
     late: [],
+    updated: new Set(),
   };
 }
 
@@ -221,6 +222,7 @@ export function mergeOutcomes(earlier: BatchOutcome, later: BatchOutcome): Batch
     changed: new Set([...earlier.changed, ...later.changed]),
     closed: [...earlier.closed, ...later.closed],
     late: [...earlier.late, ...later.late],
+    updated: new Set([...earlier.updated, ...later.updated]),
   };
 }
 

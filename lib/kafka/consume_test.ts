@@ -162,6 +162,7 @@ Deno.test("mergeOutcomes: sums, both batches' lines in order, the union of the c
       changed: new Set(["May-2000"]),
       closed: [],
       late: [],
+      updated: new Set(),
     },
     {
       counted: 3,
@@ -171,6 +172,7 @@ Deno.test("mergeOutcomes: sums, both batches' lines in order, the union of the c
       changed: new Set(["May-2000", "June-2000"]),
       closed: [],
       late: [],
+      updated: new Set(),
     },
   );
   assert.deepEqual(merged, {
@@ -181,6 +183,7 @@ Deno.test("mergeOutcomes: sums, both batches' lines in order, the union of the c
     changed: new Set(["May-2000", "June-2000"]),
     closed: [],
     late: [],
+    updated: new Set(),
   });
 });
 
@@ -235,6 +238,7 @@ Deno.test("windows: each station's measurements, late values of a station behind
     windows: [{ label: "1h", size: 3_600_000, hop: 3_600_000 }],
     grace: 0,
     text: "1h grace 0",
+    emit: "final",
   };
   const state = partitionState(emptyStats(3), DEFAULT_RULE, undefined, hourly);
   const outcome = applyBatch(state, [
@@ -297,6 +301,7 @@ Deno.test("windows: the course's series is windowed per partition, by day", () =
     windows: [{ label: "7d", size: 7 * 86_400_000, hop: 7 * 86_400_000 }],
     grace: 0,
     text: "7d grace 0",
+    emit: "final",
   };
   const state = partitionState(emptyStats(2), DEFAULT_RULE, undefined, weekly);
   const days = Array.from({ length: 15 }, (_, i) => `2000-01-${String(i + 1).padStart(2, "0")}`);

@@ -39,7 +39,13 @@ import {
   windowRecords,
 } from "./stats_topic.ts";
 import { type StatsEncoder, statsEncoder } from "../stats/stats.ts";
-import { closeIdle, parseClosedWindow, type WindowConfig } from "../stats/windows.ts";
+import {
+  closeIdle,
+  parseClosedWindow,
+  type WindowConfig,
+  type WindowUpdate,
+  windowUpdates,
+} from "../stats/windows.ts";
 
 /** What a group is to count; plain data, so that it can be posted to a Worker. */
 export interface GroupOptions {
@@ -197,7 +203,8 @@ export async function countGroup(
       publisher = await statsPublisher(kafka, options.topics.anomalies, options.topics.windows);
       // The whole state once: whatever an earlier run could not publish is there now. A
       // partition not counted yet has nothing to say (and no producer run to name).
-      for (const { stats, run } of states.values()) {
+      for (const state of states.values()) {
+        const { stats, run } = state;
         if (stats.offset === 0) continue;
         const anomalies = await readLog(options.dir, "anomalies", stats.partition, parseAnomaly);
         const windows = options.topics.windows
@@ -208,7 +215,12 @@ export async function countGroup(
           {
             stats: statsRecords(stats),
             anomalies: anomalyRecords(anomalies),
-            windows: windowRecords(windows),
+            windows: windowRecords([
+              ...windows,
+              ...(options.windows?.emit === "updates"
+                ? openUpdates(state, Object.keys(stats.windows?.open ?? {}))
+                : []),
+            ]),
           },
           run,
         );
@@ -282,6 +294,12 @@ function groupConsumer(kafka: Kafka, partitions: number[], guard: FetchGuard): C
   });
 }
 
+/** With `--emit updates`: the partition's open windows among `keys`, as they are now. */
+function openUpdates(state: PartitionState, keys: Iterable<string>): WindowUpdate[] {
+  const { windows, partition, offset } = state.stats;
+  return windows === undefined ? [] : windowUpdates(windows, keys, partition, offset - 1);
+}
+
 /** Writes what the partition counted since its last checkpoint, then publishes it. */
 async function checkpoint(
   state: GroupPartition,
@@ -308,7 +326,7 @@ async function checkpoint(
     const records = {
       stats: statsRecords(state.stats, outcome.changed),
       anomalies: anomalyRecords(outcome.anomalies),
-      windows: windowRecords(outcome.closed),
+      windows: windowRecords([...openUpdates(state, outcome.updated), ...outcome.closed]),
     };
     await state.published;
     state.published = publisher.publish(partition, records, state.run);

@@ -31,7 +31,7 @@ import {
   topicOffsets,
 } from "./kafka.ts";
 import { type Anomaly, parseAnomaly } from "../stats/anomaly.ts";
-import type { ClosedWindow } from "../stats/windows.ts";
+import type { ClosedWindow, WindowUpdate } from "../stats/windows.ts";
 import { MONTHS } from "./report.ts";
 import { checkMonthStats, type MonthStats, type PartitionStats } from "../stats/stats.ts";
 import { type Measure, measureInfo } from "../stats/measures.ts";
@@ -54,7 +54,8 @@ export const ANOMALY_TOPIC = "temperature-anomalies";
 
 /**
  * The closed windows (`consumer --window`): compacted, keyed by the window in plain text
- * (`JFK/temperature/1h/2013-07-04T13:00:00Z`), value the line of `windows-N.jsonl`.
+ * (`JFK/temperature/1h/2013-07-04T13:00:00Z`), value the line of `windows-N.jsonl`; with
+ * `--emit updates`, open windows too, as they change, until their final value replaces them.
  */
 export const WINDOW_TOPIC = "temperature-windows";
 
@@ -135,8 +136,11 @@ export function anomalyRecords(anomalies: Anomaly[]): StatsRecord[] {
   return anomalies.map((anomaly) => ({ key: anomalyKey(anomaly), value: JSON.stringify(anomaly) }));
 }
 
-/** The records that publish closed windows: the window as key, the log's line as value. */
-export function windowRecords(windows: ClosedWindow[]): StatsRecord[] {
+/**
+ * The records that publish windows: the window as key, the log's line as value (for an open
+ * window with `--emit updates`, its numbers so far, `"final": false`).
+ */
+export function windowRecords(windows: (ClosedWindow | WindowUpdate)[]): StatsRecord[] {
   return windows.map((window) => ({ key: window.key, value: JSON.stringify(window) }));
 }
 

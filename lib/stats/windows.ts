@@ -30,6 +30,12 @@ export interface WindowConfig {
   grace: number;
   /** As written, for the checkpoint and the start line (`1h,1d hop 30m grace 1h`). */
   text: string;
+  /**
+   * `updates` (`--emit updates`): open windows are published as they change, not final;
+   * `final`: only closed windows. Not part of `text`: it changes what is published, not what
+   * is counted.
+   */
+  emit: "final" | "updates";
 }
 
 /** A window's numbers. */
@@ -77,6 +83,11 @@ export interface ClosedWindow extends WindowStats {
   closedBy: "stream time" | "idle";
 }
 
+/** An open window as published with `--emit updates`: its numbers so far. */
+export interface WindowUpdate extends Omit<ClosedWindow, "final" | "closedBy"> {
+  final: false;
+}
+
 /** A late value: a line of `late-N.jsonl`. */
 export interface LateValue {
   partition: number;
@@ -121,6 +132,42 @@ export function emptyWindows(config: WindowConfig): WindowState {
 export interface WindowOutcome {
   closed: ClosedWindow[];
   late: LateValue[];
+  /** With `--emit updates`: the keys of the open windows a value was counted into. */
+  updated: Set<string>;
+}
+
+/**
+ * The open windows among `keys` as updates (a key closed since is left out: its final value
+ * is published instead). `offset` is the partition's last record counted.
+ */
+export function windowUpdates(
+  state: WindowState,
+  keys: Iterable<string>,
+  partition: number,
+  offset: number,
+): WindowUpdate[] {
+  const updates: WindowUpdate[] = [];
+  for (const key of keys) {
+    const window = state.open[key];
+    if (window === undefined) continue;
+    const { series, size, start, end, count, sum, min, max } = window;
+    updates.push({
+      partition,
+      offset,
+      key,
+      series,
+      size,
+      start,
+      end,
+      count,
+      sum,
+      avg: sum / count,
+      min,
+      max,
+      final: false,
+    });
+  }
+  return updates;
 }
 
 function close(
@@ -182,6 +229,7 @@ export function windowValue(
         });
         continue;
       }
+      if (config.emit === "updates") outcome.updated.add(key);
       if (open === undefined) {
         state.open[key] = {
           series,

@@ -6,20 +6,27 @@ import {
   parseWindows,
   type WindowConfig,
   type WindowOutcome,
+  windowUpdates,
   windowValue,
 } from "./windows.ts";
 
 const HOUR = 3_600_000;
-const config = (grace: number, hop?: number, size = HOUR): WindowConfig => ({
+const config = (
+  grace: number,
+  hop?: number,
+  size = HOUR,
+  emit: WindowConfig["emit"] = "final",
+): WindowConfig => ({
   windows: [{ label: `${size / HOUR}h`, size, hop: hop ?? size }],
   grace,
   text: "test",
+  emit,
 });
 const at = (time: string) => Date.parse(time);
 
 function feed(cfg: WindowConfig, values: [string, number][]) {
   const state = emptyWindows(cfg);
-  const outcome: WindowOutcome = { closed: [], late: [] };
+  const outcome: WindowOutcome = { closed: [], late: [], updated: new Set() };
   values.forEach(([time, value], offset) =>
     windowValue(state, cfg, {
       series: "JFK/temperature",
@@ -145,4 +152,35 @@ Deno.test("parseWindows reads back what the checkpoint holds, and says what is w
     () => parseWindows({ ...state, streamTime: "soon" }),
     /streamTime "soon" is not a time/,
   );
+});
+
+Deno.test("--emit updates: the open windows a value went into, as they are now, not final", () => {
+  const { state, outcome } = feed(config(0, undefined, HOUR, "updates"), [
+    ["2013-07-04T13:10:00Z", 1],
+    ["2013-07-04T13:20:00Z", 3],
+    ["2013-07-04T14:00:00Z", 5], // closes 13:00
+  ]);
+  assert.deepEqual([...outcome.updated], [
+    "JFK/temperature/1h/2013-07-04T13:00:00Z",
+    "JFK/temperature/1h/2013-07-04T14:00:00Z",
+  ]);
+  // The closed one is published as final instead.
+  assert.deepEqual(windowUpdates(state, outcome.updated, 1, 2), [{
+    partition: 1,
+    offset: 2,
+    key: "JFK/temperature/1h/2013-07-04T14:00:00Z",
+    series: "JFK/temperature",
+    size: "1h",
+    start: "2013-07-04T14:00:00Z",
+    end: "2013-07-04T15:00:00Z",
+    count: 1,
+    sum: 5,
+    avg: 5,
+    min: 5,
+    max: 5,
+    final: false,
+  }]);
+  assert.equal(outcome.closed[0]!.sum, 4);
+  // Without it, nothing is tracked.
+  assert.equal(feed(config(0), [["2013-07-04T13:10:00Z", 1]]).outcome.updated.size, 0);
 });
