@@ -247,6 +247,41 @@ export async function endOffsets(
   }
 }
 
+/** The latest value of every key of a compacted `topic` (as text), read to its end offsets. */
+export async function latestByKey(
+  topic: string,
+  brokers: string = BROKERS,
+): Promise<Map<string, string>> {
+  const ends = await endOffsets(topic, brokers);
+  const latest = new Map<string, string>();
+  const remaining = new Set(ends.flatMap((end, p) => end > 0 ? [p] : []));
+  if (remaining.size === 0) return latest;
+  const consumer = testKafka("p7-test", brokers).consumer({
+    groupId: `p7-read-${crypto.randomUUID()}`,
+  });
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topics: [topic], fromBeginning: true });
+    const done = Promise.withResolvers<void>();
+    await consumer.run({
+      eachMessage: ({ partition, message }) => {
+        if (Number(message.offset) < ends[partition]!) {
+          const key = message.key?.toString() ?? "";
+          if (message.value === null) latest.delete(key);
+          else latest.set(key, message.value.toString());
+        }
+        if (Number(message.offset) >= ends[partition]! - 1) remaining.delete(partition);
+        if (remaining.size === 0) done.resolve();
+        return Promise.resolve();
+      },
+    });
+    await within(60_000, `reading topic "${topic}"`, done.promise);
+  } finally {
+    await consumer.disconnect();
+  }
+  return latest;
+}
+
 /** Reads a partition file as plain JSON. */
 export async function readJson(dir: string, partition: number): Promise<Record<string, unknown>> {
   return JSON.parse(await Deno.readTextFile(join(dir, `partition-${partition}.json`)));
