@@ -11,6 +11,7 @@ import {
   BROKERS,
   endOffsets,
   readAll,
+  readJson,
   ROOT,
   run,
   spawn,
@@ -169,7 +170,60 @@ function assertEqualsRecount(files: Files, recounted: Awaited<ReturnType<typeof 
   assert.equal(entries.size, expected, "no entry the recount does not have");
 }
 
-Deno.test("the New York airports' 2013 replayed: every station/measure/month equals a recount of the CSV, through kill -9s", async () => {
+/**
+ * The daily windows of every station and measurement (`windows-N.jsonl`) equal a recount of
+ * the CSV by UTC day, each window once; each station is alone in its partition, so nothing
+ * is late.
+ */
+async function assertDailyWindows(dir: string): Promise<void> {
+  const [header, ...rows] = (await Deno.readTextFile(CSV)).trim().split("\n");
+  const names = header!.split(",");
+  const want = new Map<string, { count: number; sum: number; min: number; max: number }>();
+  for (const row of rows) {
+    const fields = row.split(",");
+    const time = fields[names.indexOf("time_hour")]!;
+    for (const [measure, column] of Object.entries(COLUMNS)) {
+      const text = fields[names.indexOf(column)]!;
+      if (text === "NA") continue;
+      const value = Math.round(Number(text) * 1e4) / 1e4;
+      if (measure.startsWith("wind_") && measure !== "wind_direction" && value > 254) continue;
+      const key = `${fields[names.indexOf("origin")]}/${measure}/1d/${time.slice(0, 10)}T00:00:00Z`;
+      const window = want.get(key);
+      if (window === undefined) want.set(key, { count: 1, sum: value, min: value, max: value });
+      else {
+        window.count++;
+        window.sum += value;
+        window.min = Math.min(window.min, value);
+        window.max = Math.max(window.max, value);
+      }
+    }
+  }
+  const got = new Map<string, Record<string, number>>();
+  for (const p of [0, 1, 2, 3]) {
+    const text = await Deno.readTextFile(join(dir, `windows-${p}.jsonl`)).catch(() => "");
+    for (const line of text.split("\n").filter((l) => l !== "")) {
+      const window = JSON.parse(line);
+      assert.ok(!got.has(window.key), `${window.key} once`);
+      got.set(window.key, window);
+    }
+    assert.equal(await Deno.readTextFile(join(dir, `late-${p}.jsonl`)).catch(() => ""), "");
+  }
+  assert.equal(got.size, want.size);
+  for (const [key, expected] of want) {
+    const window = got.get(key);
+    assert.ok(window !== undefined, `${key} is missing`);
+    assert.deepEqual(
+      { count: window.count, min: window.min, max: window.max },
+      { count: expected.count, min: expected.min, max: expected.max },
+      key,
+    );
+    assert.ok(Math.abs(window.sum! - expected.sum) < 1e-6 * Math.max(1, Math.abs(expected.sum)));
+  }
+  // JFK's 4 July 2013 by the hour, as the README shows it.
+  assert.equal(got.get("JFK/temperature/1d/2013-07-04T00:00:00Z")!.count, 24);
+}
+
+Deno.test("the New York airports' 2013 replayed: every station/measure/month and daily window equals a recount of the CSV, through kill -9s", async () => {
   const recounted = await recountCsv();
   assert.deepEqual([...recounted.keys()].sort(), ["EWR", "JFK", "LGA"]);
   const dir = await tempDir();
@@ -177,7 +231,7 @@ Deno.test("the New York airports' 2013 replayed: every station/measure/month equ
   // Consumers killed -9 while the replay is being sent and counted, then one to the end.
   let kills = 0;
   for (const wait of [300, 600, 900, 1200]) {
-    const consumer = spawn("consumer.ts", ["0", "1", "2", "3", "--dir", dir]);
+    const consumer = spawn("consumer.ts", ["0", "1", "2", "3", "--dir", dir, "--window", "1d"]);
     await waitFor("the consumer to start", () => /consumer: partitions/.test(consumer.stderr()));
     await new Promise((resolve) => setTimeout(resolve, wait));
     await consumer.stop("SIGKILL");
@@ -194,9 +248,21 @@ Deno.test("the New York airports' 2013 replayed: every station/measure/month equ
     produced.stderr,
     /26115 rows accepted and sent \(through 2013-12-30\), 0 rejected, 1 measurements not sent/,
   );
-  const last = spawn("consumer.ts", ["0", "1", "2", "3", "--dir", dir]);
+  const last = spawn("consumer.ts", [
+    ..."0 1 2 3 --window 1d --idle-close 2s --dir".split(" "),
+    dir,
+  ]);
   await waitCaughtUp(dir, [0, 1, 2, 3]);
+  // The last day of each station and measurement closes once the stream is idle.
+  await waitFor("the last windows to close", async () => {
+    for (const p of [0, 1, 3]) {
+      const { windows } = await readJson(dir, p) as { windows: { open: object } };
+      if (Object.keys(windows.open).length > 0) return false;
+    }
+    return true;
+  }, 30_000);
   assert.equal((await last.stop()).code, 0);
+  await assertDailyWindows(dir);
   assert.equal(kills, 4);
   assert.deepEqual(await tempFiles(dir), []);
   const files = await readAll(dir);
