@@ -9,7 +9,7 @@
  */
 import { type DashboardConfig, dashboardConfig, type Help } from "./lib/args.ts";
 import { type Anomaly, parseAnomaly } from "./lib/stats/anomaly.ts";
-import { readAllStats, readLog, type StatsFile } from "./lib/checkpoint.ts";
+import { type LogName, readAllStats, readLog, type StatsFile } from "./lib/checkpoint.ts";
 import { onStopSignal, runMain, whenAborted } from "./lib/cli.ts";
 import {
   anomaliesBody,
@@ -21,14 +21,22 @@ import {
   requestPath,
   sseEvent,
 } from "./lib/dashboard/dashboard.ts";
-import { chartsBody } from "./lib/dashboard/dashboard_charts.ts";
+import { chartsBody, ROLLING_CHART } from "./lib/dashboard/dashboard_charts.ts";
 import {
+  rollingSpan,
   seriesAnomalies,
   seriesLabel,
   seriesPick,
   stationsBody,
 } from "./lib/dashboard/dashboard_stations.ts";
 import { seriesBody, seriesFiles } from "./lib/stats/series.ts";
+import { lateBody, rollingBody, rollingDays } from "./lib/stats/rolling.ts";
+import {
+  type ClosedWindow,
+  type LateValue,
+  parseClosedWindow,
+  parseLateValue,
+} from "./lib/stats/windows.ts";
 import { P7Error } from "./lib/errors.ts";
 import {
   createKafka,
@@ -151,24 +159,36 @@ interface StatsSource {
   read(): Promise<StatsFile[]>;
   /** Every anomaly counted, in any order. */
   anomalies(): Promise<Anomaly[]>;
+  /** Every closed window (`consumer --window`), in any order. */
+  windows(): Promise<ClosedWindow[]>;
+  /** Every late value, in any order; the topics do not carry them, so none from Kafka. */
+  late(): Promise<LateValue[]>;
   /** Calls `changed` with the partitions whose statistics changed, until `stop` aborts. */
   watch(changed: (partitions: number[]) => void, stop: AbortSignal): Promise<void>;
 }
 
 function folderSource(dir: string): StatsSource {
+  // A line past its checkpoint belongs to a batch not counted yet (it may never be), and so
+  // does a window the checkpoint still holds open.
+  const covered = async <T extends { offset: number; key?: string }>(
+    name: LogName,
+    parse: (line: string) => T,
+  ): Promise<T[]> => {
+    const logs = (await readAllStats(dir)).map(async (file) => {
+      if (!("stats" in file)) return [];
+      const open = file.stats.windows?.open ?? {};
+      return (await readLog(dir, name, file.partition, parse)).filter((line) =>
+        line.offset < file.stats.offset && !(line.key !== undefined && line.key in open)
+      );
+    });
+    return (await Promise.all(logs)).flat();
+  };
   return {
     name: `the files in "${dir}"`,
     read: () => readAllStats(dir),
-    anomalies: async () => {
-      // A line past its checkpoint belongs to a batch not counted yet (it may never be).
-      const logs = (await readAllStats(dir)).map(async (file) =>
-        "stats" in file
-          ? (await readLog(dir, "anomalies", file.partition, parseAnomaly))
-            .filter((anomaly) => anomaly.offset < file.stats.offset)
-          : []
-      );
-      return (await Promise.all(logs)).flat();
-    },
+    anomalies: () => covered("anomalies", parseAnomaly),
+    windows: () => covered("windows", parseClosedWindow),
+    late: () => covered("late", parseLateValue),
     watch: (changed, stop) => watchFolder(dir, changed, stop),
   };
 }
@@ -195,6 +215,8 @@ async function topicSource(config: DashboardConfig, stop: AbortSignal): Promise<
     name: `topic "${STATS_TOPIC}"`,
     read: () => Promise.resolve(follower.files()),
     anomalies: () => Promise.resolve(follower.anomalies()),
+    windows: () => Promise.resolve(follower.windows()),
+    late: () => Promise.resolve([]),
     watch: async (changed) => {
       notify = changed;
       await follower.done;
@@ -379,10 +401,25 @@ function handler(
         case "/api/anomalies":
           return json(anomaliesBody(seriesAnomalies(await source.anomalies(), pick)));
         case "/api/charts": {
-          const [files, body] = await Promise.all([picked(), lag(FRESH_MS)]);
+          const [files, body, windows] = await Promise.all([
+            picked(),
+            lag(FRESH_MS),
+            source.windows(),
+          ]);
           const rows = body.error === undefined ? body.partitions : undefined;
-          return json(chartsBody(files, rows, pick && seriesLabel(pick)));
+          const days = rollingDays(windows, pick, ROLLING_CHART.days);
+          return json(chartsBody(files, rows, pick && seriesLabel(pick), days));
         }
+        case "/api/rolling": {
+          const days = rollingSpan(new URL(request.url).searchParams);
+          if (typeof days !== "number") return json(days, 400);
+          const body = rollingBody(await source.windows(), pick, days);
+          return body === undefined
+            ? json({ error: "no daily windows of this series (consumer --window 1d)" }, 404)
+            : json(body);
+        }
+        case "/api/late":
+          return json(lateBody(await source.late(), pick));
         case "/events":
           return hub.response();
       }

@@ -6,7 +6,7 @@
 
 // Vega's expression interpreter instead of eval, as the server's content policy requires.
 const EMBED_OPTIONS = { actions: false, renderer: "svg", ast: true };
-const CHARTS = ["temperature", "months", "lag"];
+const CHARTS = ["temperature", "months", "rolling", "lag"];
 const STATES = {
   ok: "ok",
   missing: "no file yet",
@@ -130,6 +130,28 @@ function renderAnomalies(body) {
   );
 }
 
+/** The late values of the series shown: how many, and the latest ones. */
+function renderLate(body) {
+  document.getElementById("late-total").textContent = body.total === 0
+    ? "No late value."
+    : `${body.total} late ${body.total === 1 ? "value" : "values"}` +
+      (body.total > body.latest.length ? `; the latest ${body.latest.length}:` : ":");
+  document.getElementById("late").replaceChildren(
+    ...body.latest.map((late) => {
+      const row = document.createElement("tr");
+      row.append(
+        cell("td", late.time),
+        cell("td", number(late.value, 2)),
+        cell("td", `${late.window.size} from ${late.window.start}`),
+        cell("td", late.streamTime),
+        cell("td", `${number(late.lateBy)} s`),
+        cell("td", String(late.partition)),
+      );
+      return row;
+    }),
+  );
+}
+
 async function renderChart(name, spec, absent) {
   const element = document.getElementById(name);
   const old = shown.get(name);
@@ -206,7 +228,13 @@ function renderPicker(stations, hasSeries) {
 
 /** The captions and headings of the series shown. */
 function renderLabels(stations) {
-  const ids = ["temperature-caption", "extremes-caption", "anomalies-when", "anomalies-unit"];
+  const ids = [
+    "temperature-caption",
+    "rolling-caption",
+    "extremes-caption",
+    "anomalies-when",
+    "anomalies-unit",
+  ];
   for (const id of ids) CAPTIONS[id] ??= document.getElementById(id).textContent;
   const station = pick && stations.find((s) => s.station === pick.station);
   const measure = station?.measures.find((m) => m.measure === pick.measure);
@@ -218,6 +246,8 @@ function renderLabels(stations) {
   const name = `${measure.measure.replace("_", " ")} (${measure.unit})`;
   document.getElementById("temperature-caption").textContent =
     `Average ${name} at ${pick.station} by year, one line per month`;
+  document.getElementById("rolling-caption").textContent =
+    `${name} at ${pick.station}, the last 90 days: each day's mean and its 7-day rolling mean`;
   document.getElementById("extremes-caption").textContent =
     `${pick.station}, ${name}: each month's latest year, its lowest, average and highest ` +
     `value; and the lowest and highest of any year`;
@@ -233,19 +263,21 @@ async function draw() {
   renderPicker(stations, hasSeries);
   renderLabels(stations);
   const query = pickQuery();
-  const [lag, charts, extremes, anomalies] = await Promise.all(
-    ["/api/lag", "/api/charts" + query, "/api/extremes" + query, "/api/anomalies" + query]
-      .map(getJson),
+  const [lag, charts, extremes, anomalies, late] = await Promise.all(
+    ["/api/lag", "/api/charts", "/api/extremes", "/api/anomalies", "/api/late"]
+      .map((path, i) => getJson(i === 0 ? path : path + query)),
   );
   renderTable(files, lag);
   renderExtremes(extremes);
   renderAnomalies(anomalies);
+  renderLate(late);
   const noData = files.partitions.length === 0
     ? "No partition files yet."
     : "No readable data yet.";
   const absent = {
     temperature: noData,
     months: noData,
+    rolling: "No daily windows: count with consumer --window 1d.",
     lag: lag.error === undefined ? "No partition yet." : "Lag unknown: Kafka did not answer.",
   };
   for (const name of CHARTS) await renderChart(name, charts[name], absent[name]);

@@ -15,6 +15,7 @@ import {
 } from "./dashboard_harness.ts";
 import {
   backfill,
+  laggingCsv,
   MONTH_NAMES,
   readAll,
   readAnomalies,
@@ -258,7 +259,7 @@ Deno.test({
   ]);
   assert.equal(replayed.code, 0, replayed.stderr);
   const dir = await tempDir();
-  await consume(dir, [0, 1, 2, 3]);
+  await consume(dir, [0, 1, 2, 3], ["--window", "1d"]);
   const dashboard = await startDashboard(["--dir", dir]);
   const { page, problems, close } = await openBrowser(dashboard.url);
   try {
@@ -306,10 +307,66 @@ Deno.test({
     assert.equal(await page.locator("#anomalies-unit").innerText(), "%");
     await Deno.mkdir(join(ROOT, "test-artifacts"), { recursive: true });
     await page.screenshot({ path: join(ROOT, "test-artifacts/dashboard-stations.png") });
+    // The last 90 days of JFK's temperature from its daily windows, with the 7-day rolling
+    // mean of the API beside the day's own mean; the last day is still open, so not shown.
+    await page.selectOption("#measure", "temperature");
+    await page.locator("#rolling-caption", { hasText: "temperature (F) at JFK" }).waitFor();
+    const api =
+      await (await fetch(`${dashboard.url}/api/rolling?station=JFK&measure=temperature&days=7`))
+        .json();
+    const last = api.points.at(-1);
+    assert.equal(last.day, "2013-12-29");
+    assert.equal(api.points.length, 363);
+    const lines = await page.locator("#rolling g.mark-line.role-mark path").count();
+    assert.equal(lines, 2, "the daily mean and the rolling mean");
+    const description = (await page.locator("#rolling").getAttribute("aria-label"))!;
+    assert.match(description, /for the 90 days from 2013-10-01 to 2013-12-29/);
+    await page.locator("#rolling-figure").screenshot({
+      path: join(ROOT, "test-artifacts/dashboard-rolling.png"),
+    });
     // Back to the first station's temperature, then the address picks humidity at LGA.
     await page.goto(dashboard.url + "/?station=LGA&measure=humidity");
     await page.locator("#temperature-caption", { hasText: "humidity (%) at LGA" }).waitFor();
     assert.equal(await page.locator("#station").inputValue(), "LGA");
+    assert.deepEqual(problems, []);
+  } finally {
+    await close();
+    const result = await dashboard.process.stop();
+    assert.equal(result.code, 0, result.stderr);
+  }
+});
+
+Deno.test({
+  name: "late values of a station behind its partition are on the page",
+  ignore: !installed,
+  sanitizeOps: false,
+  sanitizeResources: false,
+}, async () => {
+  const work = await tempDir();
+  const { replay } = await laggingCsv(work, 48);
+  const replayed = await run("producer.ts", [...replay, "--delay", "0"]);
+  assert.equal(replayed.code, 0, replayed.stderr);
+  const dir = join(work, "files");
+  await consume(dir, [0, 3], ["--window", "1h", "--grace", "1h"]);
+  const dashboard = await startDashboard(["--dir", dir]);
+  const { page, problems, close } = await openBrowser(dashboard.url);
+  try {
+    await page.goto(dashboard.url + "/?station=Behind&measure=temperature");
+    await page.locator("#late-total", { hasText: "48 late values; the latest 20:" }).waitFor();
+    const first = await page.locator("#late tr").first().evaluate((row) =>
+      [...row.children].map((cell) => cell.textContent)
+    );
+    // Behind's last hour, three hours behind Ahead's: it missed its hour by an hour.
+    assert.deepEqual(first, [
+      "2013-07-02T20:00:00Z",
+      "64.00",
+      "1h from 2013-07-02T20:00:00Z",
+      "2013-07-02T23:00:00Z",
+      "3600 s",
+      "0",
+    ]);
+    await page.selectOption("#station", "North");
+    await page.locator("#late-total", { hasText: "No late value." }).waitFor();
     assert.deepEqual(problems, []);
   } finally {
     await close();

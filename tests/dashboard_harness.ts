@@ -10,8 +10,12 @@ import { join } from "node:path";
 import { type Running, spawn, waitCaughtUp, waitFor } from "./harness.ts";
 
 /** Runs one consumer process for `partitions` until their files reach the topic's end. */
-export async function consume(dir: string, partitions: number[]): Promise<void> {
-  const consumer = spawn("consumer.ts", [...partitions.map(String), "--dir", dir]);
+export async function consume(
+  dir: string,
+  partitions: number[],
+  flags: string[] = [],
+): Promise<void> {
+  const consumer = spawn("consumer.ts", [...partitions.map(String), "--dir", dir, ...flags]);
   try {
     await waitCaughtUp(dir, partitions);
   } finally {

@@ -247,6 +247,43 @@ export async function endOffsets(
   }
 }
 
+/** A row of `laggingCsv`: a station's temperature at a time (ms). */
+export interface LaggingRow {
+  station: string;
+  time: number;
+  value: number;
+}
+
+/**
+ * A CSV of `hours` hourly temperatures from 2013-07-01T00:00Z of three stations: "Ahead" and
+ * "Behind" share partition 0 (murmur2, as the Java client), "North" has partition 3. Each
+ * hour holds Ahead's row, then Behind's of three hours before, then North's: Behind runs a
+ * known three hours behind its partition's stream time. Returns the rows and the producer's
+ * flags that replay the file (without `--delay`).
+ */
+export async function laggingCsv(
+  dir: string,
+  hours: number,
+): Promise<{ rows: LaggingRow[]; replay: string[] }> {
+  const hour = 3_600_000;
+  const t0 = Date.parse("2013-07-01T00:00:00Z");
+  const rows: LaggingRow[] = [];
+  for (let h = 0; h < hours; h++) {
+    const time = t0 + h * hour;
+    rows.push({ station: "Ahead", time, value: 70 + (h % 17) * 0.25 });
+    rows.push({ station: "Behind", time: time - 3 * hour, value: 60 + (h % 13) * 0.5 });
+    rows.push({ station: "North", time, value: 50 + (h % 11) * 0.75 });
+  }
+  const iso = (ms: number) => new Date(ms).toISOString().slice(0, 19) + "Z";
+  const path = join(dir, "lagging.csv");
+  await Deno.writeTextFile(
+    path,
+    "station,time,temp\n" + rows.map((r) => `${r.station},${iso(r.time)},${r.value}\n`).join(""),
+  );
+  const replay = ["--source", path, "--station-column", "station", "--time-column", "time"];
+  return { rows, replay: [...replay, "--measure", "temperature=temp:F"] };
+}
+
 /** The latest value of every key of a compacted `topic` (as text), read to its end offsets. */
 export async function latestByKey(
   topic: string,

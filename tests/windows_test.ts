@@ -7,6 +7,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import {
+  laggingCsv,
+  type LaggingRow,
   latestByKey,
   readJson,
   spawn,
@@ -17,30 +19,9 @@ import {
 } from "./harness.ts";
 
 const HOUR = 3_600_000;
-const T0 = Date.parse("2013-07-01T00:00:00Z");
 const HOURS = 40 * 24;
-/** "Ahead" and "Behind" share partition 0 (murmur2, as the Java client); "North" has 3. */
-const LAG = 3 * HOUR;
 
 const iso = (ms: number) => new Date(ms).toISOString().slice(0, 19) + "Z";
-
-interface Row {
-  station: string;
-  time: number;
-  value: number;
-}
-
-/** Each hour, Ahead's row, then Behind's of three hours before, then North's. */
-function rows(): Row[] {
-  const out: Row[] = [];
-  for (let h = 0; h < HOURS; h++) {
-    const time = T0 + h * HOUR;
-    out.push({ station: "Ahead", time, value: 70 + (h % 17) * 0.25 });
-    out.push({ station: "Behind", time: time - LAG, value: 60 + (h % 13) * 0.5 });
-    out.push({ station: "North", time, value: 50 + (h % 11) * 0.75 });
-  }
-  return out;
-}
 
 interface Window {
   count: number;
@@ -56,7 +37,7 @@ interface Window {
  * behind, misses its hourly window (its end plus the grace passed an hour before), and its
  * hours 22:00 and 23:00 miss their day.
  */
-function expectedWindows(all: Row[]): Map<string, Window> {
+function expectedWindows(all: LaggingRow[]): Map<string, Window> {
   const windows = new Map<string, Window>();
   for (const { station, time, value } of all) {
     for (const [size, ms] of [["1h", HOUR], ["1d", 24 * HOUR]] as const) {
@@ -83,26 +64,10 @@ async function lines(path: string): Promise<Record<string, unknown>[]> {
 const WINDOWS = ["--window", "1h", "--window", "1d", "--grace", "1h"];
 
 Deno.test("a station three hours behind: its late values logged once each, every window exact, through kill -9s and an idle close", async () => {
-  const all = rows();
   const work = await tempDir();
-  const csv = join(work, "lagging.csv");
-  await Deno.writeTextFile(
-    csv,
-    "station,time,temp\n" + all.map((r) => `${r.station},${iso(r.time)},${r.value}\n`).join(""),
-  );
+  const { rows: all, replay } = await laggingCsv(work, HOURS);
   const dir = join(work, "files");
-  const producer = spawn("producer.ts", [
-    "--source",
-    csv,
-    "--station-column",
-    "station",
-    "--time-column",
-    "time",
-    "--measure",
-    "temperature=temp:F",
-    "--delay",
-    "0.003",
-  ]);
+  const producer = spawn("producer.ts", [...replay, "--delay", "0.003"]);
   // Consumers killed -9 while the rows trickle in, so that kills land between checkpoints.
   let kills = 0;
   let produced: Awaited<typeof producer.done> | undefined;

@@ -1,7 +1,8 @@
 /**
- * The dashboard's three charts as vega-lite specs with their data inline: the average max
+ * The dashboard's charts as vega-lite specs with their data inline: the average max
  * temperature by year for each month, the latest January/February/March bars (`month.svg`'s
- * own spec), and the lag per partition. The page only embeds them; its captions are their
+ * own spec), the lag per partition, and (from the daily windows) the last 90 days with their
+ * rolling mean. The page only embeds them; its captions are their
  * titles.
  *
  * @module
@@ -12,6 +13,7 @@ import type { LagRow } from "../kafka/lag.ts";
 import { type Bar, latestBars, monthSpec } from "./plot.ts";
 import { MONTHS } from "../kafka/report.ts";
 import type { MonthTable } from "../stats/stats.ts";
+import type { DayPoint } from "../stats/rolling.ts";
 
 /** One month of one year, merged over every file. */
 export interface YearPoint {
@@ -176,11 +178,62 @@ export function monthsSpec(bars: Bar[]): TopLevelSpec {
   };
 }
 
+/** The days the rolling chart shows, and the days of its rolling mean. */
+export const ROLLING_CHART = { shown: 90, days: 7 };
+
+/**
+ * The line chart of the last days of a series from its daily windows: each day's mean, thin,
+ * and its rolling mean over `ROLLING_CHART.days` days, bold.
+ */
+export function rollingSpec(points: DayPoint[], label: ValueLabel = MAX_TEMPERATURE): TopLevelSpec {
+  const shown = points.slice(-ROLLING_CHART.shown);
+  const rolling = `${ROLLING_CHART.days}-day rolling mean`;
+  const values = shown.flatMap((point) => [
+    { day: point.day, line: "daily mean", value: round2(point.mean), count: point.count },
+    { day: point.day, line: rolling, value: round2(point.rolling.mean), count: point.count },
+  ]);
+  return {
+    $schema: SCHEMA,
+    description: `Line chart of the daily mean and the ${rolling} of the ${label.words} ` +
+      `for the ${shown.length} days from ${shown[0]?.day} to ${shown.at(-1)?.day}.`,
+    width: 560,
+    height: 220,
+    background: "white",
+    data: { values },
+    mark: { type: "line" },
+    encoding: {
+      x: { field: "day", type: "temporal", title: "Day (UTC)", timeUnit: "utcyearmonthdate" },
+      y: { field: "value", type: "quantitative", title: label.title, scale: { zero: false } },
+      // One legend for both: vega-lite merges the channels of one field with equal legends.
+      color: {
+        field: "line",
+        type: "nominal",
+        scale: { domain: ["daily mean", rolling], range: ["#9ecae1", "#08519c"] },
+        legend: { orient: "top", title: null },
+      },
+      strokeWidth: {
+        field: "line",
+        type: "nominal",
+        scale: { domain: ["daily mean", rolling], range: [1, 3] },
+        legend: { orient: "top", title: null },
+      },
+      tooltip: [
+        { field: "day", type: "temporal", title: "Day", timeUnit: "utcyearmonthdate" },
+        { field: "line", type: "nominal", title: "Line" },
+        { field: "value", type: "quantitative", title: label.title },
+        { field: "count", type: "quantitative", title: "Values that day" },
+      ],
+    },
+  };
+}
+
 /** The body of `GET /api/charts`: each chart's spec, `null` for a chart without data. */
 export interface ChartsBody {
   temperature: TopLevelSpec | null;
   months: TopLevelSpec | null;
   lag: TopLevelSpec | null;
+  /** The last days from the daily windows; `null` without `consumer --window 1d`. */
+  rolling: TopLevelSpec | null;
 }
 
 /**
@@ -191,6 +244,7 @@ export function chartsBody(
   files: StatsFile[],
   lag: LagRow[] | undefined,
   label?: ValueLabel,
+  days: DayPoint[] = [],
 ): ChartsBody {
   const tables = files.flatMap((file) => "stats" in file ? [file.stats.months] : []);
   const points = yearlyPoints(tables);
@@ -199,5 +253,6 @@ export function chartsBody(
     temperature: points.length > 0 ? temperatureSpec(points, label) : null,
     months: bars.length > 0 ? monthsSpec(bars) : null,
     lag: lag?.some((row) => row.lag !== null) ? lagSpec(lag) : null,
+    rolling: days.length > 0 ? rollingSpec(days, label) : null,
   };
 }

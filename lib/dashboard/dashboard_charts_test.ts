@@ -4,6 +4,7 @@ import {
   chartsBody,
   lagSpec,
   monthsSpec,
+  rollingSpec,
   temperatureSpec,
   yearlyPoints,
 } from "./dashboard_charts.ts";
@@ -93,7 +94,12 @@ Deno.test("the month bars are month.svg's without its title, described for scree
 });
 
 Deno.test("chartsBody: null for a chart without data, an unreadable file left out", () => {
-  assert.deepEqual(chartsBody([], undefined), { temperature: null, months: null, lag: null });
+  assert.deepEqual(chartsBody([], undefined), {
+    temperature: null,
+    months: null,
+    lag: null,
+    rolling: null,
+  });
   const files: StatsFile[] = [
     file(0, A),
     { partition: 1, path: "out/partition-1.json", error: "file is empty" },
@@ -113,4 +119,28 @@ Deno.test("chartsBody: null for a chart without data, an unreadable file left ou
     ["January-1990", "March-1991"],
   );
   assert.equal(body.lag, null, "no partition with a known lag");
+});
+
+Deno.test("rollingSpec: the last 90 days, each day's mean and its 7-day rolling mean", () => {
+  const points = Array.from({ length: 100 }, (_, i) => {
+    const day = new Date(Date.UTC(2013, 0, 1 + i)).toISOString().slice(0, 10);
+    return {
+      day,
+      count: 24,
+      sum: 24 * i,
+      mean: i,
+      min: i - 1,
+      max: i + 1,
+      rolling: { mean: i - 3.333, min: i - 7, max: i + 1, days: 7 },
+    };
+  });
+  const spec = rollingSpec(points);
+  const values = (spec.data as { values: { day: string; line: string; value: number }[] }).values;
+  assert.equal(values.length, 180);
+  assert.deepEqual(values.slice(0, 2), [
+    { day: "2013-01-11", line: "daily mean", value: 10, count: 24 },
+    { day: "2013-01-11", line: "7-day rolling mean", value: 6.67, count: 24 },
+  ]);
+  assert.match(spec.description!, /for the 90 days from 2013-01-11 to 2013-04-10\.$/);
+  assert.notEqual(chartsBody([], undefined, undefined, points).rolling, null);
 });

@@ -84,3 +84,12 @@ export function seriesAnomalies(anomalies: Anomaly[], pick: SeriesPick | undefin
       : anomaly.station === pick.station && anomaly.measure === pick.measure
   );
 }
+
+/** The rolling mean's span a request's query asks for (`days`, 7 if absent), or why it is wrong. */
+export function rollingSpan(query: URLSearchParams): number | { error: string } {
+  const text = query.get("days") ?? "7";
+  const days = /^\d{1,3}$/.test(text) ? Number(text) : NaN;
+  return days >= 1 && days <= 366
+    ? days
+    : { error: `days ${JSON.stringify(text)} is not a number of days from 1 to 366` };
+}

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import type { Anomaly } from "../stats/anomaly.ts";
 import type { StatsFile } from "../checkpoint.ts";
-import { seriesAnomalies, seriesPick, stationsBody } from "./dashboard_stations.ts";
+import { rollingSpan, seriesAnomalies, seriesPick, stationsBody } from "./dashboard_stations.ts";
 import { seriesBody } from "../stats/series.ts";
 import type { PartitionStats } from "../stats/stats.ts";
 import { countStationReport } from "../stats/stations.ts";
@@ -103,4 +103,12 @@ Deno.test("seriesPick reads the query; anomalies follow the pick", () => {
     anomalies[1],
   ]);
   assert.deepEqual(seriesAnomalies(anomalies, { station: "JFK", measure: "pressure" }), []);
+});
+
+Deno.test("rollingSpan: 7 days unless asked, 1 to 366", () => {
+  const span = (query: string) => rollingSpan(new URLSearchParams(query));
+  assert.equal(span(""), 7);
+  assert.equal(span("days=30"), 30);
+  assert.deepEqual(span("days=0"), { error: 'days "0" is not a number of days from 1 to 366' });
+  assert.deepEqual(span("days=1e3"), { error: 'days "1e3" is not a number of days from 1 to 366' });
 });

@@ -372,6 +372,29 @@ function anomalyRecord(key: string, value: string): Anomaly {
   return anomaly;
 }
 
+/**
+ * Folds a record of the windows topic into `windows` (key → closed window), in place; an open
+ * window's update (`--emit updates`) is not a closed window, and drops an earlier value.
+ *
+ * @throws {P7Error} `INPUT` for a record that is not one the consumer writes.
+ */
+function foldWindowRecord(windows: Map<string, ClosedWindow>, key: string, value: string): void {
+  let window: ClosedWindow | WindowUpdate;
+  try {
+    window = JSON.parse(value);
+  } catch (error) {
+    throw new P7Error(
+      "INPUT",
+      `Cannot read record "${key}" of topic "${WINDOW_TOPIC}": ${(error as Error).message}`,
+    );
+  }
+  if (window?.key !== key || typeof window.count !== "number") {
+    throw new P7Error("INPUT", `Cannot read record "${key}" of topic "${WINDOW_TOPIC}"`);
+  }
+  if (window.final === true) windows.set(key, window);
+  else windows.delete(key);
+}
+
 /** The tables as the partition files they mirror (`partition-N.json`), by partition. */
 function statsFiles(tables: PartitionStats[]): StatsFile[] {
   return tables.map((stats) => ({
@@ -387,6 +410,8 @@ export interface StatsFollower {
   files(): StatsFile[];
   /** Every anomaly of the anomalies topic once, by date; none when there is no such topic. */
   anomalies(): Anomaly[];
+  /** Every closed window of the windows topic once; none when there is no such topic. */
+  windows(): ClosedWindow[];
   /** Resolves when following ends: `signal` aborted, or a failure (which it throws). */
   done: Promise<void>;
 }
@@ -405,9 +430,9 @@ export interface FollowOptions {
 }
 
 /**
- * Reads `temperature-stats` (and `temperature-anomalies` when it exists) from the beginning
- * up to their end offsets as they are when the read starts, and resolves then; with
- * `options`, it goes on following them until the signal aborts, calling `onChange` for every
+ * Reads `temperature-stats` (and `temperature-anomalies` and `temperature-windows` when they
+ * exist) from the beginning up to their end offsets as they are when the read starts, and
+ * resolves then; with `options`, it goes on following them until the signal aborts, calling `onChange` for every
  * batch. Requires `--allow-net`.
  *
  * @throws {P7Error} `TOPIC_MISSING` when the topic does not exist; `INPUT` for a record that
@@ -426,6 +451,7 @@ export async function followStats(
   }
   const topics = [STATS_TOPIC];
   if (await hasTopic(admin, ANOMALY_TOPIC)) topics.push(ANOMALY_TOPIC);
+  if (await hasTopic(admin, WINDOW_TOPIC)) topics.push(WINDOW_TOPIC);
   const ends = new Map<string, number>();
   for (const topic of topics) {
     for (const { partition, low, high } of await topicOffsets(admin, topic)) {
@@ -435,6 +461,7 @@ export async function followStats(
   const remaining = new Set(ends.keys());
   const tables = new Map<number, PartitionStats>();
   const anomalies = new Map<string, Anomaly>();
+  const windows = new Map<string, ClosedWindow>();
   const caughtUp = Promise.withResolvers<void>();
   const ended = Promise.withResolvers<void>();
   // A follower rides through a lost broker as the consumer does, and gives up as it does.
@@ -462,8 +489,10 @@ export async function followStats(
         for (const message of batch.messages) {
           if (message.key === null || message.value === null) continue; // a tombstone
           const key = message.key.toString();
-          if (batch.topic === STATS_TOPIC) foldStatsRecord(tables, key, message.value.toString());
-          else anomalies.set(key, anomalyRecord(key, message.value.toString()));
+          const value = message.value.toString();
+          if (batch.topic === STATS_TOPIC) foldStatsRecord(tables, key, value);
+          else if (batch.topic === ANOMALY_TOPIC) anomalies.set(key, anomalyRecord(key, value));
+          else foldWindowRecord(windows, key, value);
         }
       } catch (error) {
         caughtUp.reject(error);
@@ -497,6 +526,7 @@ export async function followStats(
     files: () => statsFiles(orderedTables(tables)),
     anomalies: () =>
       [...anomalies.values()].sort((a, b) => (a.time ?? a.date) < (b.time ?? b.date) ? -1 : 1),
+    windows: () => [...windows.values()],
     done: ended.promise,
   };
 }

@@ -357,3 +357,19 @@ export function parseClosedWindow(line: string): ClosedWindow {
   }
   return window as unknown as ClosedWindow;
 }
+
+/**
+ * A line of `late-N.jsonl`, checked enough to be shown.
+ *
+ * @throws {Error} when it is not a late value.
+ */
+export function parseLateValue(line: string): LateValue {
+  const late = JSON.parse(line);
+  if (
+    !isRecord(late) || typeof late.series !== "string" || typeof late.offset !== "number" ||
+    !isRecord(late.window) || typeof late.streamTime !== "string"
+  ) {
+    throw new Error("not a late value");
+  }
+  return late as unknown as LateValue;
+}
