@@ -13,7 +13,7 @@
 import type { Admin } from "kafkajs";
 import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseFlags, parseInteger } from "../lib/args.ts";
+import { consumerConfig, parseFlags, parseInteger } from "../lib/args.ts";
 import { runMain } from "../lib/cli.ts";
 import { P7Error } from "../lib/errors.ts";
 import {
@@ -181,6 +181,9 @@ async function producerRun(
   };
 }
 
+/** What windows cost the consumer: an hourly and a daily window of every series. */
+const WINDOWS = ["--window", "1h", "--window", "1d"];
+
 /** The New York airports' hourly 2013 (nycflights13), every measurement of the file. */
 const NYC_REPLAY = [
   "--source",
@@ -231,7 +234,14 @@ async function stationRuns(config: BenchConfig): Promise<Row[]> {
     replay,
     "p7 consumer (nycflights13, 9 measures a row)",
   );
-  rows.push(simulated, simulatedConsumer.row, replay, replayConsumer.row);
+  log("p7 consumer, nycflights13 replay, --window 1h --window 1d");
+  const windowed = await consumerRun(
+    config,
+    replay,
+    "p7 consumer (nycflights13, --window 1h --window 1d)",
+    { args: WINDOWS },
+  );
+  rows.push(simulated, simulatedConsumer.row, replay, replayConsumer.row, windowed.row);
   return rows;
 }
 
@@ -406,10 +416,18 @@ function logicRuns(count: number): { rows: Row[]; anomalies: string } {
   runLogic(Math.min(count, 50_000), SEED + 1);
   const { messages, seconds, anomalies } = runLogic(count, SEED);
   const without = runLogic(count, SEED, false);
+  const config = consumerConfig(["0", ...WINDOWS], {});
+  const windowed = runLogic(
+    count,
+    SEED,
+    true,
+    config.kind === "consumer" ? config.windows : undefined,
+  );
   return {
     rows: [
       { name: "p7 logic (decode + stats + anomalies, no Kafka)", messages, seconds },
       { name: "p7 logic (the same, no anomaly check)", ...without },
+      { name: "p7 logic (with --window 1h --window 1d)", ...windowed },
     ],
     anomalies: `anomalies: ${anomalies} in ${count} days (3 standard deviations, 5 earlier ` +
       `years); the check took ${((seconds - without.seconds) / messages * 1e9).toFixed(0)} ns ` +
@@ -493,6 +511,7 @@ export async function main(args: string[]): Promise<number> {
   for (
     const [label, share] of [
       ["4 partitions, 1 thread", { args: ["--threads", "1"] }],
+      ["4 partitions, --window 1h --window 1d", { args: WINDOWS }],
       ["2 partitions (0 1)", { partitions: [0, 1] }],
       ["1 partition (0)", { partitions: [0] }],
     ] as [string, ConsumerShare][]

@@ -18,6 +18,7 @@ import { partitionFor } from "../lib/kafka/partitioner.ts";
 import { encodeReport, monthOf } from "../lib/kafka/report.ts";
 import { emptyStats } from "../lib/stats/stats.ts";
 import { generateReports } from "../lib/sources/weather.ts";
+import type { WindowConfig } from "../lib/stats/windows.ts";
 
 /** Records handed to `applyBatch` at a time, about what one fetch brings per partition. */
 const BATCH = 10_000;
@@ -43,14 +44,19 @@ export interface LogicResult {
  * const { messages, seconds } = runLogic(100_000, 1);
  * ```
  */
-export function runLogic(count: number, seed: number, anomalies = true): LogicResult {
+export function runLogic(
+  count: number,
+  seed: number,
+  anomalies = true,
+  windows?: WindowConfig,
+): LogicResult {
   const reports = generateReports({ seed });
   const headers = { [RUN_HEADER]: Buffer.from(crypto.randomUUID()) };
   const keys = new Map<string, { key: Buffer; partition: number }>();
   const states: PartitionState[] = [];
   const offsets: number[] = [];
   for (let p = 0; p < PARTITIONS; p++) {
-    const state = partitionState(emptyStats(p), DEFAULT_RULE);
+    const state = partitionState(emptyStats(p), DEFAULT_RULE, undefined, windows);
     // Without anomalies: what the check costs is the difference.
     if (!anomalies) state.check = () => undefined;
     states.push(state);

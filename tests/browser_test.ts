@@ -367,6 +367,16 @@ Deno.test({
     ]);
     await page.selectOption("#station", "North");
     await page.locator("#late-total", { hasText: "No late value." }).waitFor();
+    // Hourly windows only: no rolling mean, and the page says why.
+    const rolling = await fetch(`${dashboard.url}/api/rolling?station=North&measure=temperature`);
+    assert.equal(rolling.status, 404);
+    assert.deepEqual(await rolling.json(), {
+      error: "no daily windows of this series (consumer --window 1d)",
+    });
+    const bad = await fetch(`${dashboard.url}/api/rolling?days=0`);
+    assert.equal(bad.status, 400);
+    await bad.body?.cancel();
+    assert.match(await page.locator("#rolling").innerText(), /No daily windows/);
     assert.deepEqual(problems, []);
   } finally {
     await close();

@@ -21,6 +21,7 @@ import { countReport, type PartitionStats } from "../stats/stats.ts";
 import { countStationReport, measured, stationEntryKey } from "../stats/stations.ts";
 import {
   emptyWindows,
+  timeOf,
   type WindowConfig,
   type WindowOutcome,
   windowValue,
@@ -160,7 +161,7 @@ function countStation(
   }
   let checks = state.stationChecks.get(station);
   if (checks === undefined) state.stationChecks.set(station, checks = []);
-  const time = state.windows === undefined ? 0 : Date.parse(report.time!);
+  const time = state.windows === undefined ? 0 : timeOf(report.time!);
   for (const info of counted) {
     // The table exists from now on and is changed in place: the check reads it live.
     const check = checks[info.id] ??= anomalyCheck(
@@ -305,7 +306,7 @@ export function applyBatch(state: PartitionState, records: KafkaRecord[]): Batch
       const { date, degrees } = verdict.report;
       if (state.windows !== undefined) {
         const series = `partition-${stats.partition}/degrees`;
-        windowed(state, series, Date.parse(date), degrees, offset, outcome);
+        windowed(state, series, timeOf(date), degrees, offset, outcome);
       }
       const anomaly = state.check(key!, verdict.report, stats.partition, offset);
       if (anomaly !== undefined) outcome.anomalies.push(anomaly);

@@ -113,9 +113,60 @@ export function parseDuration(text: string): number | undefined {
   return match === null ? undefined : Number(match[1]) * UNITS[match[2]!]!;
 }
 
-/** `YYYY-MM-DDTHH:MM:SSZ` of a time in milliseconds. */
+const DAY = 86_400_000;
+
+function twoDigits(n: number): string {
+  return n < 10 ? "0" + n : String(n);
+}
+
+/**
+ * `YYYY-MM-DD` of a day counted from 1970-01-01, by arithmetic (the civil-from-days algorithm
+ * of the proleptic Gregorian calendar): Date's own formatting takes half a microsecond, several
+ * times a value.
+ */
+function civilDay(days: number): string {
+  const z = days + 719_468;
+  const era = Math.floor(z / 146_097);
+  const doe = z - era * 146_097;
+  const yoe = Math.floor(
+    (doe - Math.floor(doe / 1460) + Math.floor(doe / 36_524) -
+      Math.floor(doe / 146_096)) / 365,
+  );
+  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
+  const mp = Math.floor((5 * doy + 2) / 153);
+  const day = doy - Math.floor((153 * mp + 2) / 5) + 1;
+  const month = mp < 10 ? mp + 3 : mp - 9;
+  const year = yoe + era * 400 + (month <= 2 ? 1 : 0);
+  return String(year).padStart(4, "0") + "-" + twoDigits(month) + "-" + twoDigits(day);
+}
+
+/** `YYYY-MM-DDTHH:MM:SSZ` of a time in milliseconds (years 0-9999). */
 export function isoSeconds(ms: number): string {
-  return new Date(ms).toISOString().slice(0, 19) + "Z";
+  const day = Math.floor(ms / DAY);
+  const seconds = Math.floor((ms - day * DAY) / 1000);
+  return civilDay(day) + "T" + twoDigits(Math.floor(seconds / 3600)) + ":" +
+    twoDigits(Math.floor(seconds / 60) % 60) + ":" + twoDigits(seconds % 60) + "Z";
+}
+
+function digits(text: string, from: number, count: number): number {
+  let n = 0;
+  for (let i = from; i < from + count; i++) {
+    const digit = text.charCodeAt(i) - 48;
+    if (digit < 0 || digit > 9) return NaN;
+    n = n * 10 + digit;
+  }
+  return n;
+}
+
+/**
+ * Milliseconds of a checked date `YYYY-MM-DD` (its midnight UTC) or time
+ * `YYYY-MM-DDTHH:MM:SSZ`, without Date's slower parsing.
+ */
+export function timeOf(text: string): number {
+  const date = Date.UTC(digits(text, 0, 4), digits(text, 5, 2) - 1, digits(text, 8, 2));
+  if (text.length === 10) return date;
+  return date + digits(text, 11, 2) * 3_600_000 + digits(text, 14, 2) * 60_000 +
+    digits(text, 17, 2) * 1000;
 }
 
 /** A window's key, in plain text: `JFK/temperature/1h/2013-07-04T13:00:00Z`. */
@@ -126,6 +177,31 @@ export function windowKey(series: string, size: string, start: string): string {
 /** A new, empty window state for `config`. */
 export function emptyWindows(config: WindowConfig): WindowState {
   return { config: config.text, streamTime: "", idleClosed: "", open: {} };
+}
+
+/**
+ * What `windowValue` keeps beside a state, derived from it and kept in step: its times as
+ * numbers and each open window's end, so that a value parses and formats no time it needs not.
+ */
+interface Derived {
+  stream: number;
+  idle: number;
+  ends: Map<string, number>;
+}
+
+const derivedStates = new WeakMap<WindowState, Derived>();
+
+function derived(state: WindowState): Derived {
+  let known = derivedStates.get(state);
+  if (known === undefined) {
+    known = {
+      stream: state.streamTime === "" ? -Infinity : timeOf(state.streamTime),
+      idle: state.idleClosed === "" ? -Infinity : timeOf(state.idleClosed),
+      ends: new Map(Object.entries(state.open).map(([key, window]) => [key, timeOf(window.end)])),
+    };
+    derivedStates.set(state, known);
+  }
+  return known;
 }
 
 /** What one batch's windows did, to be logged and published with its checkpoint. */
@@ -208,8 +284,8 @@ export function windowValue(
   outcome: WindowOutcome,
 ): void {
   const { series, time, value, partition, offset } = at;
-  const stream = state.streamTime === "" ? -Infinity : Date.parse(state.streamTime);
-  const idle = state.idleClosed === "" ? -Infinity : Date.parse(state.idleClosed);
+  const known = derived(state);
+  const { stream, idle } = known;
   for (const { label, size, hop } of config.windows) {
     // Every window [start, start + size) with start a multiple of hop that holds `time`.
     for (let start = Math.floor(time / hop) * hop; start > time - size; start -= hop) {
@@ -231,6 +307,7 @@ export function windowValue(
       }
       if (config.emit === "updates") outcome.updated.add(key);
       if (open === undefined) {
+        known.ends.set(key, end);
         state.open[key] = {
           series,
           size: label,
@@ -250,24 +327,29 @@ export function windowValue(
     }
   }
   if (time > stream) {
+    known.stream = time;
     state.streamTime = isoSeconds(time);
-    const due = (window: OpenWindow) => Date.parse(window.end) + config.grace <= time;
-    closeWindows(state, { partition, offset }, due, "stream time", outcome);
+    closeWindows(state, { partition, offset }, time - config.grace, "stream time", outcome);
   }
 }
 
+/** Closes the open windows that end at or before `by`, in order of their ends, then keys. */
 function closeWindows(
   state: WindowState,
   at: { partition: number; offset: number },
-  due: (window: OpenWindow) => boolean,
+  by: number,
   closedBy: ClosedWindow["closedBy"],
   outcome: WindowOutcome,
 ): void {
-  const closing = Object.entries(state.open).filter(([, window]) => due(window));
-  closing.sort(([a, x], [b, y]) => x.end < y.end ? -1 : x.end > y.end ? 1 : a < b ? -1 : 1);
-  for (const [key, window] of closing) {
-    outcome.closed.push(close(window, key, at, closedBy));
+  const { ends } = derived(state);
+  const closing: [string, number][] = [];
+  for (const entry of ends) if (entry[1] <= by) closing.push(entry);
+  if (closing.length === 0) return;
+  closing.sort(([a, x], [b, y]) => x - y || (a < b ? -1 : 1));
+  for (const [key] of closing) {
+    outcome.closed.push(close(state.open[key]!, key, at, closedBy));
     delete state.open[key];
+    ends.delete(key);
   }
 }
 
@@ -282,11 +364,14 @@ export function closeIdle(
   offset: number,
   outcome: WindowOutcome,
 ): void {
-  const ends = Object.values(state.open).map((window) => window.end);
-  if (ends.length === 0) return;
-  const latest = ends.reduce((a, b) => a > b ? a : b);
-  if (latest > state.idleClosed) state.idleClosed = latest;
-  closeWindows(state, { partition, offset }, () => true, "idle", outcome);
+  const known = derived(state);
+  if (known.ends.size === 0) return;
+  const latest = Math.max(...known.ends.values());
+  if (latest > known.idle) {
+    known.idle = latest;
+    state.idleClosed = isoSeconds(latest);
+  }
+  closeWindows(state, { partition, offset }, Infinity, "idle", outcome);
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

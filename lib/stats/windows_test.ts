@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import {
   closeIdle,
   emptyWindows,
+  isoSeconds,
   parseDuration,
   parseWindows,
   type WindowConfig,
@@ -183,4 +184,20 @@ Deno.test("--emit updates: the open windows a value went into, as they are now, 
   assert.equal(outcome.closed[0]!.sum, 4);
   // Without it, nothing is tracked.
   assert.equal(feed(config(0), [["2013-07-04T13:10:00Z", 1]]).outcome.updated.size, 0);
+});
+
+Deno.test("isoSeconds formats as Date does, across centuries, leap days and the epoch", () => {
+  const times = [
+    0,
+    -1000,
+    Date.UTC(2000, 1, 29, 23, 59, 59),
+    Date.UTC(1900, 2, 1),
+    Date.UTC(2013, 6, 4, 13),
+  ];
+  for (let ms = Date.UTC(1600, 0, 1); ms < Date.UTC(2400, 0, 1); ms += 7_777_777_777) {
+    times.push(ms);
+  }
+  for (const ms of times) {
+    assert.equal(isoSeconds(ms), new Date(ms).toISOString().slice(0, 19) + "Z", String(ms));
+  }
 });
