@@ -247,6 +247,22 @@ export async function endOffsets(
   }
 }
 
+/** Counts `value` into the entry of `key` (count, sum, min, max): a test's own recount. */
+export function tally(
+  entries: Map<string, { count: number; sum: number; min: number; max: number }>,
+  key: string,
+  value: number,
+): void {
+  const entry = entries.get(key);
+  if (entry === undefined) entries.set(key, { count: 1, sum: value, min: value, max: value });
+  else {
+    entry.count++;
+    entry.sum += value;
+    entry.min = Math.min(entry.min, value);
+    entry.max = Math.max(entry.max, value);
+  }
+}
+
 /** A row of `laggingCsv`: a station's temperature at a time (ms). */
 export interface LaggingRow {
   station: string;

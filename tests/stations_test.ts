@@ -15,6 +15,7 @@ import {
   ROOT,
   run,
   spawn,
+  tally,
   tempDir,
   tempFiles,
   waitCaughtUp,
@@ -188,14 +189,7 @@ async function assertDailyWindows(dir: string): Promise<void> {
       const value = Math.round(Number(text) * 1e4) / 1e4;
       if (measure.startsWith("wind_") && measure !== "wind_direction" && value > 254) continue;
       const key = `${fields[names.indexOf("origin")]}/${measure}/1d/${time.slice(0, 10)}T00:00:00Z`;
-      const window = want.get(key);
-      if (window === undefined) want.set(key, { count: 1, sum: value, min: value, max: value });
-      else {
-        window.count++;
-        window.sum += value;
-        window.min = Math.min(window.min, value);
-        window.max = Math.max(window.max, value);
-      }
+      tally(want, key, value);
     }
   }
   const got = new Map<string, Record<string, number>>();

@@ -12,6 +12,7 @@ import {
   latestByKey,
   readJson,
   spawn,
+  tally,
   tempDir,
   tempFiles,
   waitCaughtUp,
@@ -43,14 +44,7 @@ function expectedWindows(all: LaggingRow[]): Map<string, Window> {
     for (const [size, ms] of [["1h", HOUR], ["1d", 24 * HOUR]] as const) {
       if (station === "Behind" && (size === "1h" || new Date(time).getUTCHours() >= 22)) continue;
       const key = `${station}/temperature/${size}/${iso(Math.floor(time / ms) * ms)}`;
-      const window = windows.get(key);
-      if (window === undefined) windows.set(key, { count: 1, sum: value, min: value, max: value });
-      else {
-        window.count++;
-        window.sum += value;
-        window.min = Math.min(window.min, value);
-        window.max = Math.max(window.max, value);
-      }
+      tally(windows, key, value);
     }
   }
   return windows;

@@ -225,33 +225,19 @@ export function windowUpdates(
   const updates: WindowUpdate[] = [];
   for (const key of keys) {
     const window = state.open[key];
-    if (window === undefined) continue;
-    const { series, size, start, end, count, sum, min, max } = window;
-    updates.push({
-      partition,
-      offset,
-      key,
-      series,
-      size,
-      start,
-      end,
-      count,
-      sum,
-      avg: sum / count,
-      min,
-      max,
-      final: false,
-    });
+    if (window !== undefined) {
+      updates.push({ ...published(window, key, { partition, offset }), final: false });
+    }
   }
   return updates;
 }
 
-function close(
+/** A window's numbers as published, with where it was when they were. */
+function published(
   window: OpenWindow,
   key: string,
   at: { partition: number; offset: number },
-  closedBy: ClosedWindow["closedBy"],
-): ClosedWindow {
+): Omit<ClosedWindow, "final" | "closedBy"> {
   const { series, size, start, end, count, sum, min, max } = window;
   return {
     partition: at.partition,
@@ -266,8 +252,6 @@ function close(
     avg: sum / count,
     min,
     max,
-    final: true,
-    closedBy,
   };
 }
 
@@ -347,7 +331,7 @@ function closeWindows(
   if (closing.length === 0) return;
   closing.sort(([a, x], [b, y]) => x - y || (a < b ? -1 : 1));
   for (const [key] of closing) {
-    outcome.closed.push(close(state.open[key]!, key, at, closedBy));
+    outcome.closed.push({ ...published(state.open[key]!, key, at), final: true, closedBy });
     delete state.open[key];
     ends.delete(key);
   }
