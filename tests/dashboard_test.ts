@@ -321,6 +321,12 @@ Deno.test("no folder yet and no broker: an empty state, an error for the lag, th
       temperature: null,
       months: null,
       lag: null,
+      rolling: null,
+    });
+    // No windows counted: no rolling mean, and no late value.
+    assert.deepEqual(await getJson(dashboard.url + "/api/late"), { total: 0, latest: [] });
+    assert.deepEqual(await getJson(dashboard.url + "/api/rolling", 404), {
+      error: "no daily windows of this series (consumer --window 1d)",
     });
     const events = await openEvents(dashboard.url);
     try {
