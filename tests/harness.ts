@@ -46,6 +46,9 @@ function command(script: string, args: string[], options: RunOptions): Deno.Comm
 
 const decoder = new TextDecoder();
 
+/** How long `run` lets a script take: a script that hangs fails its test, not the suite. */
+const RUN_LIMIT_MS = 180_000;
+
 /** Runs an entry script (`producer.ts`, …) to completion with `deno run`. */
 export async function run(
   script: string,
@@ -58,8 +61,15 @@ export async function run(
     await writer.write(options.stdin);
     await writer.close();
   }
-  const { code, stdout, stderr } = await child.output();
-  return { code, stdout: decoder.decode(stdout), stderr: decoder.decode(stderr) };
+  const output = child.output();
+  try {
+    const { code, stdout, stderr } = await within(RUN_LIMIT_MS, `${script} to exit`, output);
+    return { code, stdout: decoder.decode(stdout), stderr: decoder.decode(stderr) };
+  } catch (error) {
+    child.kill("SIGKILL");
+    await output;
+    throw error;
+  }
 }
 
 /**

@@ -247,9 +247,22 @@ export async function recreateTopic(
   }
 }
 
-/** Deletes `topic` if it exists (without waiting for the deletion to take effect). */
-export async function deleteTopic(admin: Admin, topic: string): Promise<void> {
-  if (await hasTopic(admin, topic)) await admin.deleteTopics({ topics: [topic] });
+/**
+ * Deletes `topic` if it exists and waits until the deletion has taken effect, so a client
+ * started next cannot find the old topic and write into it while it goes.
+ *
+ * @throws {P7Error} `BROKER` when the topic is still listed after `timeoutMs`.
+ */
+export async function deleteTopic(admin: Admin, topic: string, timeoutMs = 60_000): Promise<void> {
+  if (!(await hasTopic(admin, topic))) return;
+  await admin.deleteTopics({ topics: [topic], timeout: timeoutMs });
+  const deadline = Date.now() + timeoutMs;
+  while (await hasTopic(admin, topic)) {
+    if (Date.now() > deadline) {
+      throw new P7Error("BROKER", `topic "${topic}" was still being deleted after ${timeoutMs} ms`);
+    }
+    await sleep(100);
+  }
 }
 
 /**

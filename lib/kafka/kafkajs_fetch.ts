@@ -1,6 +1,7 @@
 /**
  * A faster decoder of kafkajs 2.2.4's Fetch responses (version 11, the one it uses with any
- * broker of the last years), giving the very objects kafkajs's own decoder gives.
+ * broker of the last years), giving the very objects kafkajs's own decoder gives, but for
+ * record batches without records, where it gives what gets kafkajs past them (`emptyBatchMark`).
  *
  * kafkajs decodes each record through a `Decoder` of its own over a `Buffer` slice, adds the
  * offset and timestamp deltas in `BigInt` arithmetic through `Long` objects and turns them back
@@ -287,6 +288,7 @@ function readBatch(reader: Reader, batchEnd: number): FetchedRecord[] {
   };
   const appendTime = timestampType === TimestampTypes.LOG_APPEND_TIME;
   if (count < -1) throw new Unusual();
+  if (count === 0) return [emptyBatchMark(reader, firstOffset, lastOffsetDelta, batchContext)];
   const records: FetchedRecord[] = new Array(Math.max(count, 0));
   // Records with the same header bytes (a producer's run id on every one) share one object.
   let lastHeaders: FetchedRecord["headers"] | undefined;
@@ -347,6 +349,33 @@ function readBatch(reader: Reader, batchEnd: number): FetchedRecord[] {
 }
 
 /**
+ * The one record kafkajs is given for a record batch without records: compaction keeps such a
+ * batch (its header only) where it removed every record of an idempotent producer's batch, so
+ * that the producer's sequence state survives. kafkajs gets no record from it, does not move
+ * past it and fetches the same offset forever; the Java client moves to the batch's last
+ * offset + 1. A control record at that offset does the same in kafkajs: it is never handed to
+ * `eachBatch` or `eachMessage`, and the consumer resolves the offset past it.
+ */
+function emptyBatchMark(
+  reader: Reader,
+  firstOffset: number | bigint,
+  lastOffsetDelta: number,
+  batchContext: FetchedRecord["batchContext"],
+): FetchedRecord {
+  return {
+    magicByte: batchContext.magicByte as number,
+    attributes: 0,
+    timestamp: String(batchContext.maxTimestamp),
+    offset: reader.offsets.sum(firstOffset, lastOffsetDelta),
+    key: null,
+    value: null,
+    headers: {},
+    isControlRecord: true,
+    batchContext,
+  };
+}
+
+/**
  * The records of a record set of `size` bytes at `at` in a v2 (magic 2) log; a partial batch
  * at its end (the broker cuts the set at the fetch's byte limit) is left out, as kafkajs does.
  */
@@ -359,7 +388,11 @@ async function readRecordSet(buf: Buffer, at: number, size: number): Promise<Fet
     const batchEnd = at + 12 + length;
     if (batchEnd > end) break;
     let batch: FetchedRecord[] | undefined;
-    if (length >= BATCH_OVERHEAD && (buf.readInt16BE(at + 21) & COMPRESSION_MASK) === 0) {
+    // An empty batch (see emptyBatchMark) has nothing to decompress, whatever its attributes.
+    if (
+      length >= BATCH_OVERHEAD &&
+      ((buf.readInt16BE(at + 21) & COMPRESSION_MASK) === 0 || buf.readInt32BE(at + 57) === 0)
+    ) {
       try {
         reader.at = at;
         reader.end = batchEnd;

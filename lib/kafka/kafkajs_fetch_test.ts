@@ -153,7 +153,6 @@ Deno.test("offsets and timestamps past 2^53 and odd deltas take the slow path's 
     ["control batch", { attributes: 0x20, transactional: true, records: reports(2) }],
     ["transactional", { transactional: true, records: reports(2) }],
     ["gzip", { compression: 1, firstOffset: "10", records: reports(20) }],
-    ["empty", { records: [] }],
   ];
   for (const [what, spec] of cases) {
     await same(response([{ partition: 0, set: await batch(spec) }]), what);
@@ -192,6 +191,44 @@ Deno.test("empty, missing, partial and old-format record sets decode as kafkajs'
   for (const [what, set] of sets) {
     await same(response([{ partition: 0, set }, { partition: 1, set: whole }]), what);
   }
+});
+
+/** A batch of `records` records with them cut off, as compaction leaves it: count 0. */
+async function emptied(firstOffset: string, records: number): Promise<Uint8Array> {
+  const header = (await batch({ firstOffset, records: reports(records) })).slice(0, 61);
+  const view = new DataView(header.buffer);
+  view.setInt32(8, 49); // the length after offset and length: the header alone
+  view.setInt32(57, 0); // no records
+  return header;
+}
+
+Deno.test("an emptied batch gets kafkajs past it: a control record at its last offset", async () => {
+  const { default: Batch } = await import("kafkajs/src/consumer/batch.js");
+  const empty = await emptied("100", 5);
+  const after = await batch({ firstOffset: "105", records: reports(3) });
+  const ours = await decodeFetch(response([{ partition: 0, set: concat(empty, after) }]));
+  const theirs = await kafkajsDecode(response([{ partition: 0, set: after }]));
+  const [mark, ...rest] = ours.responses[0]!.partitions[0]!.messages;
+  assert.deepEqual(
+    { offset: mark!.offset, isControlRecord: mark!.isControlRecord, key: mark!.key },
+    { offset: "104", isControlRecord: true, key: null },
+  );
+  assert.deepStrictEqual(rest, theirs.responses[0]!.partitions[0]!.messages);
+  // What kafkajs's consumer makes of it: the records after it, or, alone, a batch to skip.
+  const both = new Batch("t", "100", ours.responses[0]!.partitions[0]);
+  assert.deepEqual(both.messages.map((m: { offset: string }) => m.offset), ["105", "106", "107"]);
+  const alone = (await decodeFetch(response([{ partition: 0, set: empty }]))).responses[0]!;
+  const skipped = new Batch("t", "100", alone.partitions[0]);
+  assert.equal(skipped.isEmptyDueToFiltering(), true);
+  assert.equal(skipped.lastOffset(), "104");
+  // kafkajs's own decoder gives nothing, and its consumer would fetch offset 100 again.
+  const stuck = (await kafkajsDecode(response([{ partition: 0, set: empty }]))).responses[0]!;
+  assert.equal(new Batch("t", "100", stuck.partitions[0]).isEmptyDueToFiltering(), false);
+  // A compression flag left on the header changes nothing: there is nothing to decompress.
+  const flagged = Uint8Array.from(empty);
+  flagged[22]! |= 1;
+  const gzip = (await decodeFetch(response([{ partition: 0, set: flagged }]))).responses[0]!;
+  assert.equal(gzip.partitions[0]!.messages[0]!.offset, "104");
 });
 
 Deno.test("damaged bytes give kafkajs's result or make both decoders fail", async () => {
