@@ -15,8 +15,16 @@ scratch=$(mktemp -d "${TMPDIR:-/tmp}/p7-suite.XXXXXX")
 trap 'rm -rf "$scratch"' EXIT
 export TMPDIR=$scratch
 log=$scratch/test.log
-bash scripts/with_broker.sh deno test --allow-all --no-prompt "$@" 2>&1 | tee "$log"
+# A hung test fails the run with a line that says so, long before a CI's own limit would end
+# it with nothing; the whole suite takes about 15 minutes.
+limit=${P7_TEST_TIMEOUT:-2700}
+bash scripts/with_broker.sh timeout --kill-after=30 "$limit" \
+  deno test --allow-all --no-prompt "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
+if [ "$status" = 124 ] || [ "$status" = 137 ]; then
+  echo "test: 0 passed, 1 failed (timed out after $limit s; the test running then is above)"
+  exit 1
+fi
 # Deno's own summary reads "ok | 12 passed | 0 failed | 1 ignored (34s)".
 summary=$(grep -E '^(ok|FAILED) \| [0-9]+ passed' "$log" | tail -n 1)
 count() { sed -n "s/.*| \([0-9]*\) $1.*/\1/p" <<<"$summary"; }
