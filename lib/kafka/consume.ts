@@ -29,10 +29,10 @@ import {
 import { entryKey } from "./stats_topic.ts";
 
 /**
- * A kafkajs assigner for a group private to one process: its only member always gets
- * `partitions` of `topic`, so no rebalance can move a partition elsewhere.
+ * A kafkajs assigner for a group private to one process: its only member always gets the
+ * partitions of `assignment` (topic → partitions), so no rebalance can move one elsewhere.
  */
-export function fixedAssigner(topic: string, partitions: number[]): PartitionAssigner {
+export function fixedAssigner(assignment: Record<string, number[]>): PartitionAssigner {
   const name = "P7Fixed";
   const version = 1;
   return () => ({
@@ -52,7 +52,7 @@ export function fixedAssigner(topic: string, partitions: number[]): PartitionAss
         memberAssignment: AssignerProtocol.MemberAssignment.encode({
           version,
           // A private group has one member; any other gets nothing rather than a share.
-          assignment: index === 0 ? { [topic]: partitions } : {},
+          assignment: index === 0 ? assignment : {},
           userData: Buffer.alloc(0),
         }),
       }))),

@@ -280,7 +280,7 @@ function groupConsumer(kafka: Kafka, partitions: number[], guard: FetchGuard): C
   return kafka.consumer({
     // A group of its own, so the fixed assigner is the only one that decides.
     groupId: `p7-consumer-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`,
-    partitionAssigners: [fixedAssigner(TOPIC, partitions)],
+    partitionAssigners: [fixedAssigner({ [TOPIC]: partitions })],
     allowAutoTopicCreation: false,
     ...PROMPT_CONSUMER,
     // Every record of a fetch is decoded into objects at once, and they live until its batch

@@ -163,17 +163,27 @@ function splitKey(key: string): [[string, string] | undefined, string, string] {
   return [[key.slice(0, before), key.slice(before + 1, slash)], key.slice(slash + 1, dash), year];
 }
 
+/** One record of the statistics topic, read and checked. */
+export type StatsTopicRecord =
+  | { kind: "offset"; partition: number; offset: number }
+  | { kind: "month"; partition: number; month: string; year: string; entry: MonthStats }
+  | {
+    kind: "station";
+    partition: number;
+    station: string;
+    measure: Measure;
+    month: string;
+    year: string;
+    entry: MonthStats;
+  };
+
 /**
- * Folds one record of the topic into `tables` (partition → stats), in place: the latest
- * value of a key wins, as compaction would keep it.
+ * Reads one record of the statistics topic: a partition's offset, a month of the course's
+ * series, or a month of a station's measurement.
  *
  * @throws {P7Error} `INPUT` for a record that is not one this module writes.
  */
-export function foldStatsRecord(
-  tables: Map<number, PartitionStats>,
-  key: string,
-  value: string,
-): void {
+export function parseStatsRecord(key: string, value: string): StatsTopicRecord {
   const fail = (why: string) =>
     new P7Error("INPUT", `Cannot read record "${key}" of topic "${STATS_TOPIC}": ${why}`);
   let data: Record<string, unknown>;
@@ -186,15 +196,12 @@ export function foldStatsRecord(
   if (typeof partition !== "number" || !Number.isSafeInteger(partition) || partition < 0) {
     throw fail(`partition ${JSON.stringify(partition)} is not a partition number`);
   }
-  let stats = tables.get(partition);
-  if (stats === undefined) tables.set(partition, stats = { partition, offset: 0, months: {} });
   if (key === `offset-${partition}`) {
     const { offset } = data;
     if (typeof offset !== "number" || !Number.isSafeInteger(offset) || offset < 0) {
       throw fail(`offset ${JSON.stringify(offset)} is not an offset`);
     }
-    stats.offset = offset;
-    return;
+    return { kind: "offset", partition, offset };
   }
   const { month, year, partition: _, station, measure, ...entry } = data;
   if (typeof month !== "string" || !MONTHS.includes(month) || typeof year !== "string") {
@@ -203,12 +210,10 @@ export function foldStatsRecord(
   if (station === undefined) {
     if (key !== entryKey(month, year)) throw fail(`it holds ${entryKey(month, year)}`);
     try {
-      const years = stats.months[month] ??= {};
-      years[year] = checkMonthStats(month, year, entry);
+      return { kind: "month", partition, month, year, entry: checkMonthStats(month, year, entry) };
     } catch (error) {
       throw fail((error as Error).message);
     }
-    return;
   }
   if (typeof station !== "string" || typeof measure !== "string" || !measureInfo(measure)) {
     throw fail("it names no station and measure");
@@ -217,13 +222,44 @@ export function foldStatsRecord(
   if (key !== holds) throw fail(`it holds ${holds}`);
   try {
     const checked = checkStationEntry(holds, month, year, entry);
-    const stations = stats.stations ??= {};
-    // The topic has no record of a station's latest time: its latest entry's end stands in.
-    const known = stations[station] ??= { last: checked.end, measures: {} };
-    if (checked.end > known.last) known.last = checked.end;
-    ((known.measures[measure as Measure] ??= {})[month] ??= {})[year] = checked;
+    return {
+      kind: "station",
+      partition,
+      station,
+      measure: measure as Measure,
+      month,
+      year,
+      entry: checked,
+    };
   } catch (error) {
     throw fail((error as Error).message);
+  }
+}
+
+/**
+ * Folds one record of the topic into `tables` (partition → stats), in place: the latest
+ * value of a key wins, as compaction would keep it.
+ *
+ * @throws {P7Error} `INPUT` for a record that is not one this module writes.
+ */
+export function foldStatsRecord(
+  tables: Map<number, PartitionStats>,
+  key: string,
+  value: string,
+): void {
+  const record = parseStatsRecord(key, value);
+  const { partition } = record;
+  let stats = tables.get(partition);
+  if (stats === undefined) tables.set(partition, stats = { partition, offset: 0, months: {} });
+  if (record.kind === "offset") stats.offset = record.offset;
+  else if (record.kind === "month") (stats.months[record.month] ??= {})[record.year] = record.entry;
+  else {
+    const { station, measure, month, year, entry } = record;
+    const stations = stats.stations ??= {};
+    // The topic has no record of a station's latest time: its latest entry's end stands in.
+    const known = stations[station] ??= { last: entry.end, measures: {} };
+    if (entry.end > known.last) known.last = entry.end;
+    ((known.measures[measure] ??= {})[month] ??= {})[year] = entry;
   }
 }
 
@@ -359,7 +395,7 @@ export async function statsPublisher(
  *
  * @throws {P7Error} `INPUT` for a record that is not one the consumer writes.
  */
-function anomalyRecord(key: string, value: string): Anomaly {
+export function anomalyRecord(key: string, value: string): Anomaly {
   const fail = (why: string) =>
     new P7Error("INPUT", `Cannot read record "${key}" of topic "${ANOMALY_TOPIC}": ${why}`);
   let anomaly: Anomaly;
@@ -373,12 +409,12 @@ function anomalyRecord(key: string, value: string): Anomaly {
 }
 
 /**
- * Folds a record of the windows topic into `windows` (key → closed window), in place; an open
- * window's update (`--emit updates`) is not a closed window, and drops an earlier value.
+ * Reads a record of the windows topic: a closed window, or with `--emit updates` an open
+ * window's numbers so far (`final: false`).
  *
  * @throws {P7Error} `INPUT` for a record that is not one the consumer writes.
  */
-function foldWindowRecord(windows: Map<string, ClosedWindow>, key: string, value: string): void {
+export function parseWindowRecord(key: string, value: string): ClosedWindow | WindowUpdate {
   let window: ClosedWindow | WindowUpdate;
   try {
     window = JSON.parse(value);
@@ -391,6 +427,17 @@ function foldWindowRecord(windows: Map<string, ClosedWindow>, key: string, value
   if (window?.key !== key || typeof window.count !== "number") {
     throw new P7Error("INPUT", `Cannot read record "${key}" of topic "${WINDOW_TOPIC}"`);
   }
+  return window;
+}
+
+/**
+ * Folds a record of the windows topic into `windows` (key → closed window), in place; an open
+ * window's update (`--emit updates`) is not a closed window, and drops an earlier value.
+ *
+ * @throws {P7Error} `INPUT` for a record that is not one the consumer writes.
+ */
+function foldWindowRecord(windows: Map<string, ClosedWindow>, key: string, value: string): void {
+  const window = parseWindowRecord(key, value);
   if (window.final === true) windows.set(key, window);
   else windows.delete(key);
 }
