@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { join } from "node:path";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { type AnomalyRule, DEFAULT_RULE } from "./stats/anomaly.ts";
 import { P7Error } from "./errors.ts";
@@ -13,6 +14,7 @@ import type { MeasureColumn, StationReplayOptions } from "./sources/station_repl
 import { type Measure, measureInfo, MEASURES } from "./stats/measures.ts";
 import type { SeriesPick } from "./stats/series.ts";
 import { parseDuration, type WindowConfig } from "./stats/windows.ts";
+import { type DbUrl, parseDbUrl } from "./sinks/store.ts";
 
 /** The environment variables p7 reads. */
 export type Env = Record<string, string | undefined>;
@@ -221,6 +223,38 @@ file is missing or unreadable, or a lag is above --max-lag.
 ${DIR_HELP}
 ${FROM_HELP}
 ${BROKERS_HELP}
+  --help                   this text`;
+
+/** The sink's settings. */
+export interface SinkConfig {
+  kind: "sink";
+  brokers: string[];
+  db: DbUrl;
+}
+
+/** The query's settings. */
+export interface SqlConfig {
+  kind: "sql";
+  db: DbUrl;
+  query: string;
+}
+
+const DB_HELP = "  --db URL                 sqlite:PATH (default sqlite:DIR/p7.db, DIR as --dir)";
+
+export const SINK_USAGE = `Usage: sink [options]
+Keeps a database current with topics "temperature-stats", "temperature-anomalies" and
+"temperature-windows", exactly once: each batch's rows and the topic offsets after it are one
+transaction, and a start resumes at the offsets in the database. Stop it with Ctrl-C.
+${DB_HELP}
+${DIR_HELP}
+${BROKERS_HELP}
+  --help                   this text`;
+
+export const SQL_USAGE = `Usage: sql [options] "SELECT …"
+Prints the rows of one query on the sink's database, one JSON object per line; the database
+is opened read-only, so it may run while the sink writes.
+${DB_HELP}
+${DIR_HELP}
   --help                   this text`;
 
 /** Parsed flag values, by flag name. */
@@ -679,4 +713,33 @@ export function statusConfig(args: string[], env: Env): StatusConfig | Help {
       ? 1000
       : parseInteger("--max-lag", maxLag, 0, Number.MAX_SAFE_INTEGER),
   };
+}
+
+function db(values: Values, env: Env): DbUrl {
+  const text = values.db as string | undefined;
+  return parseDbUrl(text ?? `sqlite:${join(dir(values, env), "p7.db")}`);
+}
+
+/** The sink's config. */
+export function sinkConfig(args: string[], env: Env): SinkConfig | Help {
+  const { values } = parseFlags(args, {
+    db: { type: "string" },
+    dir: { type: "string" },
+    brokers: { type: "string" },
+  }, false);
+  if (values.help) return { kind: "help", usage: SINK_USAGE };
+  return { kind: "sink", brokers: brokers(values, env), db: db(values, env) };
+}
+
+/** The query's config: one SQL statement as the only argument. */
+export function sqlConfig(args: string[], env: Env): SqlConfig | Help {
+  const { values, positionals } = parseFlags(args, {
+    db: { type: "string" },
+    dir: { type: "string" },
+  }, true);
+  if (values.help) return { kind: "help", usage: SQL_USAGE };
+  if (positionals.length !== 1 || positionals[0]!.trim() === "") {
+    throw new P7Error("USAGE", 'give one query, quoted: sql "SELECT * FROM month_stats"');
+  }
+  return { kind: "sql", db: db(values, env), query: positionals[0]! };
 }
