@@ -12,6 +12,7 @@
  */
 import type { Admin } from "kafkajs";
 import { basename, dirname, join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
 import { fileURLToPath } from "node:url";
 import { consumerConfig, parseFlags, parseInteger } from "../lib/args.ts";
 import { runMain } from "../lib/cli.ts";
@@ -25,7 +26,7 @@ import {
   topicOffsets,
 } from "../lib/kafka/kafka.ts";
 import { encodeReport } from "../lib/kafka/report.ts";
-import { STATS_TOPIC } from "../lib/kafka/stats_topic.ts";
+import { ANOMALY_TOPIC, STATS_TOPIC } from "../lib/kafka/stats_topic.ts";
 import {
   consumerCommand,
   parseConsumerOutput,
@@ -402,6 +403,63 @@ async function statsTopicSize(config: BenchConfig): Promise<string> {
     `run, ${mb(after)} ${waited} s later (compaction)`;
 }
 
+/** The sink's position in its SQLite file: the records it has applied. */
+function sunk(path: string): number {
+  try {
+    const db = new DatabaseSync(path, { readOnly: true });
+    try {
+      return Number(db.prepare("SELECT sum(next_offset) AS n FROM sink_offsets").get()?.n ?? 0);
+    } finally {
+      db.close();
+    }
+  } catch {
+    return 0; // not created yet
+  }
+}
+
+/**
+ * The sink on what the consumer's run published (the statistics and anomalies topics, as
+ * compacted by then), into a new SQLite file: from its start line to the topics' ends.
+ */
+async function sinkRun(config: BenchConfig): Promise<Row> {
+  let messages = 0;
+  for (const topic of [STATS_TOPIC, ANOMALY_TOPIC]) {
+    const offsets = await withAdmin(config.broker, (admin) => topicOffsets(admin, topic));
+    messages += offsets.reduce((sum, { high }) => sum + high, 0);
+  }
+  const dir = await Deno.makeTempDir({ prefix: "p7-bench-" });
+  const path = join(dir, "p7.db");
+  const sink = await measure(Deno.execPath(), [
+    ...await taskArgs("sink"),
+    "--db",
+    `sqlite:${path}`,
+  ], { cwd: ROOT, env: { KAFKA_BROKERS: config.broker, NO_COLOR: "1" } });
+  try {
+    const deadline = Date.now() + Math.max(120_000, messages / 5);
+    const check = () => {
+      if (Date.now() > deadline) throw new P7Error("INPUT", "the sink did not catch up in time");
+    };
+    while (!sink.stderr().includes("sink: ")) {
+      check();
+      await sleep(5);
+    }
+    // Timed as the consumer is, from its first line: the connection and the group join too.
+    const started = performance.now();
+    while (sunk(path) < messages) {
+      check();
+      await sleep(20);
+    }
+    const seconds = (performance.now() - started) / 1000;
+    const usage = await sink.usage();
+    const run = await sink.stop("SIGINT");
+    if (run.code !== 0) throw failed("sink", run);
+    return { name: "p7 sink (SQLite, stats and anomalies topics)", messages, seconds, ...usage };
+  } finally {
+    await sink.stop("SIGKILL");
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
 /** The consumer's peak RSS at half the messages and at the end, as the bench prints it. */
 function consumerMemory(halfway?: number, end?: number): string {
   const mb = (bytes?: number) => bytes === undefined ? "?" : megabytes(bytes);
@@ -506,6 +564,8 @@ export async function main(args: string[]): Promise<number> {
     } threads, stats topic)`,
   );
   const published = await statsTopicSize(config);
+  log("p7 sink into SQLite, from what the consumer published");
+  const sink = await sinkRun(config);
   // Each share on a private group and folder of its own, from offset 0.
   const shares: Row[] = [];
   for (
@@ -547,6 +607,7 @@ export async function main(args: string[]): Promise<number> {
       producer,
       javaConsumer,
       consumer,
+      sink,
       ...shares,
       unpublished,
       ...stations,

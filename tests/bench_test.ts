@@ -16,6 +16,7 @@ Deno.test("a tiny bench prints the table and the summary line", async () => {
       "p7 producer",
       "java ConsumerPerformance",
       "p7 consumer \\(4 partitions, \\d threads?, stats topic\\)",
+      "p7 sink \\(SQLite, stats and anomalies topics\\)",
       "p7 consumer \\(4 partitions, 1 thread\\)",
       "p7 consumer \\(2 partitions \\(0 1\\)\\)",
       "p7 consumer \\(1 partition \\(0\\)\\)",
