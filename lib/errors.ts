@@ -15,6 +15,7 @@ export type ErrorCode =
   | "LOCKED"
   | "NO_DATA"
   | "INPUT"
+  | "DATABASE"
   | "LISTEN";
 
 /** An expected failure: its message is for the user, its code for scripts and tests. */

@@ -158,13 +158,20 @@ export function createSql(table: TableSpec, dialect: Dialect): string {
   return `CREATE TABLE IF NOT EXISTS ${table.name} (${[...columns, key].join(", ")})`;
 }
 
-/** The table's upsert of one row: its values in column order replace the row of its key. */
-export function upsertSql(table: TableSpec, dialect: Dialect): string {
+/**
+ * The table's upsert of `rows` rows (one unless given): their values in column order, row
+ * after row, replace the rows of their keys. No two of them may share a key (`lastByKey`).
+ */
+export function upsertSql(table: TableSpec, dialect: Dialect, rows = 1): string {
   const names = table.columns.map(([name]) => quoted(name));
-  const values = names.map((_, i) => dialect.placeholder(i + 1));
+  const width = names.length;
+  const values = Array.from(
+    { length: rows },
+    (_, r) => `(${names.map((_, i) => dialect.placeholder(r * width + i + 1)).join(", ")})`,
+  );
   const others = table.columns.filter(([name]) => !table.key.includes(name));
   const set = others.map(([name]) => `${quoted(name)} = excluded.${quoted(name)}`).join(", ");
-  return `INSERT INTO ${table.name} (${names.join(", ")}) VALUES (${values.join(", ")}) ` +
+  return `INSERT INTO ${table.name} (${names.join(", ")}) VALUES ${values.join(", ")} ` +
     `ON CONFLICT (${table.key.map(quoted).join(", ")}) DO UPDATE SET ${set}`;
 }
 
@@ -178,6 +185,29 @@ export interface Row {
 function splitSeries(series: string): [string, string] {
   const slash = series.lastIndexOf("/");
   return [series.slice(0, slash), series.slice(slash + 1)];
+}
+
+/**
+ * Each table's rows of `rows`, the last of each key only, in their order: what upserting
+ * them one by one would leave, as one statement may write it (PostgreSQL refuses a statement
+ * that changes one row twice).
+ */
+export function lastByKey(rows: readonly Row[]): Map<TableSpec, Row[]> {
+  const byTable = new Map<TableSpec, Map<string, Row>>();
+  for (const row of rows) {
+    let latest = byTable.get(row.table);
+    if (latest === undefined) byTable.set(row.table, latest = new Map());
+    const key = JSON.stringify(
+      row.table.key.map((name) => row.values[columnIndex(row.table, name)]),
+    );
+    latest.delete(key);
+    latest.set(key, row);
+  }
+  return new Map([...byTable].map(([table, latest]) => [table, [...latest.values()]]));
+}
+
+function columnIndex(table: TableSpec, name: string): number {
+  return table.columns.findIndex(([column]) => column === name);
 }
 
 /**

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { P7Error } from "../errors.ts";
-import { createSql, POSTGRES, rowOf, SQLITE, TABLES, upsertSql } from "./rows.ts";
+import { createSql, lastByKey, POSTGRES, rowOf, SQLITE, TABLES, upsertSql } from "./rows.ts";
 
 const monthStats = TABLES.find((t) => t.name === "month_stats")!;
 
@@ -26,6 +26,31 @@ Deno.test("one description makes each dialect's table and upsert", () => {
   );
   assert.doesNotMatch(upsert, /"station" = excluded/);
   assert.equal((upsertSql(monthStats, SQLITE).match(/\?/g) ?? []).length, 13);
+  // Several rows in one statement: the second row's placeholders follow the first's.
+  assert.match(upsertSql(monthStats, POSTGRES, 2), /VALUES \(\$1, .*\$13\), \(\$14, .*\$26\) ON/);
+});
+
+Deno.test("a batch's rows, the last of each key only, each table apart", () => {
+  const checkpoint = (partition: number, offset: number) =>
+    rowOf("temperature-stats", `offset-${partition}`, JSON.stringify({ partition, offset }));
+  const anomaly = rowOf(
+    "temperature-anomalies",
+    "2000-07-01",
+    JSON.stringify({
+      partition: 0,
+      offset: 3,
+      date: "2000-07-01",
+      degrees: 99,
+      mean: 80,
+      std: 5,
+      z: 3.8,
+    }),
+  );
+  const tables = lastByKey([checkpoint(0, 5), checkpoint(1, 7), anomaly, checkpoint(0, 9)]);
+  assert.deepEqual(
+    [...tables].map(([table, rows]) => [table.name, rows.map((r) => r.values)]),
+    [["checkpoints", [[1, 7], [0, 9]]], ["anomalies", [anomaly.values]]],
+  );
 });
 
 const entry = {

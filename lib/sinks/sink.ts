@@ -75,10 +75,17 @@ export async function runSink(
   const positions = await store.positions();
   let run = await store.run();
   const totals: SinkTotals = { records: 0, rows: 0, transactions: 0 };
+  // A database lost while the sink waits for records ends it as a failed write would.
+  let lost: P7Error | undefined;
+  const stop = new AbortController();
+  store.lost.then((error) => {
+    lost = error;
+    stop.abort();
+  });
   await readTopics(kafka, {
     brokers: options.brokers,
     topics: [...SINK_TOPICS],
-    signal: options.signal,
+    signal: AbortSignal.any([options.signal, stop.signal]),
     position: (topic, partition) => positions.get(positionKey(topic, partition)) ?? 0,
     onBatch: async (batch) => {
       const { rows, run: batchRun } = batchRows(batch, run, `database ${store.name}`);
@@ -92,5 +99,6 @@ export async function runSink(
       options.onApplied?.(totals);
     },
   });
+  if (lost !== undefined) throw lost;
   return totals;
 }

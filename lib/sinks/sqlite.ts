@@ -110,6 +110,8 @@ function sqliteStore(path: string, db: DatabaseSync, lock: Deno.FsFile): SinkSto
   };
   return {
     name: `sqlite:${path}`,
+    // A file is not lost; its errors come from `apply`.
+    lost: new Promise<never>(() => {}),
     positions() {
       const positions: Positions = new Map();
       for (const row of db.prepare(`SELECT * FROM ${SINK_OFFSETS.name}`).all()) {

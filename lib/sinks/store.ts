@@ -59,5 +59,7 @@ export interface SinkStore {
    * transaction; on any failure nothing of it is written.
    */
   apply(rows: Row[], positions: Positions, run: string | undefined): Promise<void>;
+  /** Settles only if the connection is lost, with the error that says so. */
+  readonly lost: Promise<P7Error>;
   close(): Promise<void>;
 }
