@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs the system packages the tests use beside Deno and Kafka: kcat and protoc (clients
 # we did not write, for interoperability tests), Chromium (for the dashboard's browser test),
-# and a Docker engine with debootstrap and Compose v2 (for the tests that build and run the
-# image). Needs root and Debian's apt; does nothing for what is already present. Without
-# them, the tests that need them print "skipped: why".
+# PostgreSQL's server and psql (for the sink's tests), and a Docker engine with debootstrap
+# and Compose v2 (for the tests that build and run the image). Needs root and Debian's apt;
+# does nothing for what is already present. Without them, the tests that need them print
+# "skipped: why".
 set -euo pipefail
 
 # Compose v2, built from its Go module: Debian's compose v1 rejects compose.yaml.
@@ -16,14 +17,29 @@ command -v protoc >/dev/null || missing+=(protobuf-compiler)
 command -v chromium >/dev/null || missing+=(chromium)
 command -v dockerd >/dev/null || missing+=(docker.io)
 command -v debootstrap >/dev/null || missing+=(debootstrap)
+# The sink's PostgreSQL tests start a server of their own (scripts/postgres.sh).
+compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null || missing+=(postgresql)
+command -v psql >/dev/null || missing+=(postgresql-client)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
     echo "setup: cannot install ${missing[*]} (needs root and apt-get); their tests will be skipped" >&2
     exit 0
   fi
   echo "setup: installing ${missing[*]}" >&2
+  # Debian starts the services it installs (PostgreSQL's main cluster on port 5432): not here,
+  # where the tests start what they need and stop it.
+  policy=/usr/sbin/policy-rc.d
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' >"$policy"
+    chmod 0755 "$policy"
+    trap 'rm -f "$policy"' EXIT
+  fi
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  if [ "$(trap -p EXIT)" != "" ]; then
+    rm -f "$policy"
+    trap - EXIT
+  fi
 fi
 
 compose_version() { docker compose version --short 2>/dev/null; }
