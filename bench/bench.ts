@@ -11,6 +11,8 @@
  * @module
  */
 import type { Admin } from "kafkajs";
+// @ts-types="npm:@types/pg@8.23.1"
+import pg from "pg";
 import { basename, dirname, join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { fileURLToPath } from "node:url";
@@ -36,6 +38,7 @@ import {
   toolsVersion,
 } from "./java.ts";
 import { runLogic } from "./logic.ts";
+import { POSTGRES_MISSING, startPostgres } from "../tests/postgres.ts";
 import { type Finished, measure, type Usage } from "./measure.ts";
 import { formatTable, megabytes, rate, type Row, summaryLine } from "./table.ts";
 
@@ -403,36 +406,74 @@ async function statsTopicSize(config: BenchConfig): Promise<string> {
     `run, ${mb(after)} ${waited} s later (compaction)`;
 }
 
-/** The sink's position in its SQLite file: the records it has applied. */
-function sunk(path: string): number {
-  try {
-    const db = new DatabaseSync(path, { readOnly: true });
-    try {
-      return Number(db.prepare("SELECT sum(next_offset) AS n FROM sink_offsets").get()?.n ?? 0);
-    } finally {
-      db.close();
-    }
-  } catch {
-    return 0; // not created yet
-  }
+/** A database the sink fills in the bench: its URL, and the records applied so far. */
+interface SinkTarget {
+  label: string;
+  url: string;
+  sunk(): Promise<number>;
+  close(): Promise<void>;
+}
+
+const SUNK = "SELECT sum(next_offset) AS n FROM sink_offsets";
+
+/** A new SQLite file. */
+function sqliteTarget(dir: string): SinkTarget {
+  const path = join(dir, "p7.db");
+  return {
+    label: "SQLite",
+    url: `sqlite:${path}`,
+    sunk: () => {
+      try {
+        const db = new DatabaseSync(path, { readOnly: true });
+        try {
+          return Promise.resolve(Number(db.prepare(SUNK).get()?.n ?? 0));
+        } finally {
+          db.close();
+        }
+      } catch {
+        return Promise.resolve(0); // not created yet
+      }
+    },
+    close: () => Promise.resolve(),
+  };
+}
+
+/** A private PostgreSQL server of its own, read through one connection. */
+async function postgresTarget(): Promise<SinkTarget> {
+  const server = await startPostgres();
+  const client = new pg.Client({ connectionString: server.url });
+  await client.connect();
+  return {
+    label: "PostgreSQL",
+    url: server.url,
+    sunk: async () => {
+      try {
+        return Number((await client.query(SUNK)).rows[0]?.n ?? 0);
+      } catch {
+        return 0; // not created yet
+      }
+    },
+    close: async () => {
+      await client.end();
+      await server.stop();
+    },
+  };
 }
 
 /**
  * The sink on what the consumer's run published (the statistics and anomalies topics, as
- * compacted by then), into a new SQLite file: from its start line to the topics' ends.
+ * compacted by then), into a new database: from its start line to the topics' ends.
  */
-async function sinkRun(config: BenchConfig): Promise<Row> {
+async function sinkRun(config: BenchConfig, target: SinkTarget): Promise<Row> {
   let messages = 0;
   for (const topic of [STATS_TOPIC, ANOMALY_TOPIC]) {
     const offsets = await withAdmin(config.broker, (admin) => topicOffsets(admin, topic));
     messages += offsets.reduce((sum, { high }) => sum + high, 0);
   }
-  const dir = await Deno.makeTempDir({ prefix: "p7-bench-" });
-  const path = join(dir, "p7.db");
   const sink = await measure(Deno.execPath(), [
     ...await taskArgs("sink"),
     "--db",
-    `sqlite:${path}`,
+    target.url,
   ], { cwd: ROOT, env: { KAFKA_BROKERS: config.broker, NO_COLOR: "1" } });
   try {
     const deadline = Date.now() + Math.max(120_000, messages / 5);
@@ -445,7 +486,7 @@ async function sinkRun(config: BenchConfig): Promise<Row> {
     }
     // Timed as the consumer is, from its first line: the connection and the group join too.
     const started = performance.now();
-    while (sunk(path) < messages) {
+    while (await target.sunk() < messages) {
       check();
       await sleep(20);
     }
@@ -453,9 +494,28 @@ async function sinkRun(config: BenchConfig): Promise<Row> {
     const usage = await sink.usage();
     const run = await sink.stop("SIGINT");
     if (run.code !== 0) throw failed("sink", run);
-    return { name: "p7 sink (SQLite, stats and anomalies topics)", messages, seconds, ...usage };
+    const name = `p7 sink (${target.label}, stats and anomalies topics)`;
+    return { name, messages, seconds, ...usage };
   } finally {
     await sink.stop("SIGKILL");
+    await target.close();
+  }
+}
+
+/** The sink into SQLite, and into PostgreSQL where its server is installed. */
+async function sinkRuns(config: BenchConfig): Promise<Row[]> {
+  const dir = await Deno.makeTempDir({ prefix: "p7-bench-" });
+  try {
+    log("p7 sink into SQLite, from what the consumer published");
+    const rows = [await sinkRun(config, sqliteTarget(dir))];
+    if (POSTGRES_MISSING) {
+      log(`p7 sink into PostgreSQL skipped: ${POSTGRES_MISSING}`);
+    } else {
+      log("p7 sink into PostgreSQL, from what the consumer published");
+      rows.push(await sinkRun(config, await postgresTarget()));
+    }
+    return rows;
+  } finally {
     await Deno.remove(dir, { recursive: true });
   }
 }
@@ -564,8 +624,7 @@ export async function main(args: string[]): Promise<number> {
     } threads, stats topic)`,
   );
   const published = await statsTopicSize(config);
-  log("p7 sink into SQLite, from what the consumer published");
-  const sink = await sinkRun(config);
+  const sinks = await sinkRuns(config);
   // Each share on a private group and folder of its own, from offset 0.
   const shares: Row[] = [];
   for (
@@ -607,7 +666,7 @@ export async function main(args: string[]): Promise<number> {
       producer,
       javaConsumer,
       consumer,
-      sink,
+      ...sinks,
       ...shares,
       unpublished,
       ...stations,

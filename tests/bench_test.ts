@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { BROKERS, run } from "./harness.ts";
+import { POSTGRES_MISSING } from "./postgres.ts";
 
 Deno.test("a tiny bench prints the table and the summary line", async () => {
   const result = await run("bench/bench.ts", ["--count", "20000"], {
@@ -30,6 +31,8 @@ Deno.test("a tiny bench prints the table and the summary line", async () => {
   ) {
     assert.match(result.stdout, new RegExp(`\\| ${name}`));
   }
+  if (POSTGRES_MISSING) console.log(`skipped: the bench's PostgreSQL row: ${POSTGRES_MISSING}`);
+  else assert.match(result.stdout, /\| p7 sink \(PostgreSQL, stats and anomalies topics\)/);
   assert.match(
     result.stdout,
     /\np7 consumer: peak RSS \d+ MB at half the messages, \d+ MB at the end\n/,

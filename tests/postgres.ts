@@ -1,5 +1,5 @@
 /**
- * A private PostgreSQL server for a test (scripts/postgres.sh): Debian's server on a free
+ * A private PostgreSQL server for a test or the bench (scripts/postgres.sh): Debian's server on a free
  * loopback port, in a folder of its own under the test's temporary folder, stopped and
  * removed by `stop`; and `psql`, a client we did not write, to read what the sink wrote.
  *
