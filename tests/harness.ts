@@ -677,13 +677,14 @@ export async function tempFiles(dir: string): Promise<string[]> {
 }
 
 /**
- * Runs `./p7 pipeline --delay 0.005 --seed 8` with `env` (and `P7_FILES=dir`) until every
+ * Runs `./p7 pipeline --delay 0.005 --seed 8 ARGS` with `env` (and `P7_FILES=dir`) until every
  * partition file has counted something, then stops it with one SIGINT to its process group,
  * as a terminal's Ctrl-C would, and returns what it printed.
  */
 export async function pipelineUntilCounted(
   dir: string,
   env: Record<string, string>,
+  args: string[] = [],
 ): Promise<Output> {
   // setsid: the pipeline leads a process group; `env -u`: the pipeline picks its brokers
   // unless KAFKA_BROKERS says otherwise.
@@ -691,7 +692,7 @@ export async function pipelineUntilCounted(
     new Deno.Command("env", {
       args: [
         ...("KAFKA_BROKERS" in env ? [] : ["-u", "KAFKA_BROKERS"]),
-        ...["setsid", "./p7", "pipeline", "--delay", "0.005", "--seed", "8"],
+        ...["setsid", "./p7", "pipeline", "--delay", "0.005", "--seed", "8", ...args],
       ],
       cwd: ROOT,
       env: { P7_FILES: dir, NO_COLOR: "1", ...env },

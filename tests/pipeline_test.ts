@@ -199,3 +199,43 @@ Deno.test("./p7 pipeline runs everything, and one Ctrl-C stops it cleanly and ex
   assert.deepEqual(await readAll(dir), await recompute());
   assert.match(await Deno.readTextFile(`${dir}/month.svg`), /January-1990/);
 });
+
+Deno.test("./p7 pipeline --db runs the sink beside the consumers; the previous run's file goes", async () => {
+  const dir = await tempDir();
+  const db = `${dir}/p7.db`;
+  // A database of an earlier run in the files folder: the producer recreates the topics, so
+  // it no longer applies (the sink would refuse it) and the pipeline removes it.
+  await Deno.writeTextFile(db, "an earlier run");
+  const result = await pipelineUntilCounted(dir, { KAFKA_BROKERS: BROKERS }, [
+    "--db",
+    `sqlite:${db}`,
+  ]);
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stdout, /removing 1 files of the previous run/);
+  assert.match(result.stdout, new RegExp(`pipeline: running; .*, tables in sqlite:${db}; Ctrl-C`));
+  assert.match(result.stderr, /^sink: stopped; [1-9]\d* records, \d+ rows in \d+ transactions/m);
+  // What the pipeline's sink wrote is the start the consumers' files agree with: a sink run
+  // after the consumers catch up completes it, and then each month of the files is a row.
+  const rest = spawn("consumer.ts", ["0", "1", "2", "3", "--dir", dir]);
+  await waitCaughtUp(dir, [0, 1, 2, 3]);
+  assert.equal((await rest.stop()).code, 0);
+  const sink = spawn("sink.ts", ["--db", `sqlite:${db}`]);
+  const files = await readAll(dir);
+  const months = files.flatMap((file) =>
+    Object.entries(file).filter(([key]) => key !== "partition" && key !== "offset")
+      .flatMap(([month, years]) =>
+        Object.entries(years as Record<string, { count: number }>)
+          .map(([year, entry]) => `${month}-${year}:${entry.count}`)
+      )
+  ).sort();
+  await waitFor("the sink to hold every month of the files", async () => {
+    const out = await run("sql.ts", [
+      "--db",
+      `sqlite:${db}`,
+      "SELECT month || '-' || year || ':' || count AS m FROM month_stats ORDER BY m",
+    ]);
+    return JSON.stringify(out.stdout.trim().split("\n").map((l) => JSON.parse(l).m).sort()) ===
+      JSON.stringify(months);
+  });
+  assert.equal((await sink.stop()).code, 0);
+});
