@@ -141,14 +141,20 @@ Deno.test({
       await waitFor("the producer's topics", () => /producer: topic/.test(producer.stderr()));
       const consumer = spawn("consumer.ts", ["0", "1", "2", "3", "--dir", dir, "--window", "1d"]);
       const waits: number[] = [];
+      let said = "";
       for (let restart = 0; restart < 2; restart++) {
         const sink = spawn("sink.ts", db.args);
-        const before = await sunkOffsets(db);
-        await waitFor("the sink to write", async () => await sunkOffsets(db) > before);
+        await waitFor("the sink to start", () => /^sink: "/m.test(sink.stderr()));
+        // Read through psql: the test's own connection went with the last restart.
+        const sunk = async () =>
+          Number((await db.rows("SELECT sum(next_offset) AS n FROM sink_offsets"))[0]?.n ?? 0);
+        const before = await sunk();
+        await waitFor("the sink to write", async () => await sunk() > before);
         const restarted = performance.now();
         await postgres.restart();
         const ended = await within(30_000, "the sink to end", sink.done);
         waits.push(Math.round(performance.now() - restarted));
+        said = ended.stderr.trimEnd().split("\n").at(-1)!;
         assert.equal(ended.code, 1, ended.stderr);
         assert.match(
           ended.stderr,
@@ -159,7 +165,7 @@ Deno.test({
         );
         assert.doesNotMatch(ended.stderr, /^\s+at /m);
       }
-      console.log(`sink: ended ${waits.join(" and ")} ms after the server's restarts`);
+      console.log(`sink: ended ${waits.join(" and ")} ms after the server's restarts: ${said}`);
       const produced = await within(120_000, "the producer to end", producer.done);
       assert.equal(produced.code, 0, produced.stderr);
       await waitCaughtUp(dir, [0, 1, 2, 3], 120_000);
@@ -169,6 +175,7 @@ Deno.test({
       assert.equal((await within(30_000, "the sink to stop", sink.stop())).code, 0);
       assert.ok(await sunkOffsets(db) === await topicEnds());
       await assertDbExact(db, dir);
+      await db.close();
     } finally {
       await postgres.stop();
     }

@@ -11,6 +11,8 @@ import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { endOffsets, recount, waitFor } from "./harness.ts";
 import { psqlRows } from "./postgres.ts";
+// @ts-types="npm:@types/pg@8.23.1"
+import pg from "pg";
 
 /** The topics the sink reads. */
 export const SINK_TOPICS = ["temperature-stats", "temperature-anomalies", "temperature-windows"];
@@ -20,34 +22,69 @@ export interface TestDb {
   label: string;
   args: string[];
   rows(sql: string): Promise<Record<string, unknown>[]>;
+  /** The sum of the sink's next offsets, read often while a sink runs. */
+  sunk(): Promise<number>;
+  close(): Promise<void>;
 }
+
+const SUNK = "SELECT sum(next_offset) AS n FROM sink_offsets";
 
 /** The SQLite database at `path`, read with node:sqlite read-only. */
 export function sqliteDb(path: string): TestDb {
+  const rows = (sql: string) => {
+    const db = new DatabaseSync(path, { readOnly: true });
+    try {
+      return Promise.resolve(db.prepare(sql).all() as Record<string, unknown>[]);
+    } finally {
+      db.close();
+    }
+  };
   return {
     label: "SQLite",
     args: ["--db", `sqlite:${path}`],
-    rows: (sql) => {
-      const db = new DatabaseSync(path, { readOnly: true });
-      try {
-        return Promise.resolve(db.prepare(sql).all() as Record<string, unknown>[]);
-      } finally {
-        db.close();
-      }
-    },
+    rows,
+    sunk: async () => Number((await rows(SUNK))[0]?.n ?? 0),
+    close: () => Promise.resolve(),
   };
 }
 
-/** The PostgreSQL database at `url`, read with psql. */
+/**
+ * The PostgreSQL database at `url`, read with psql; the position, polled every few
+ * milliseconds while a sink runs, through one connection (a psql takes 40 ms or more).
+ */
 export function postgresDb(url: string): TestDb {
-  return { label: "PostgreSQL", args: ["--db", url], rows: (sql) => psqlRows(url, sql) };
+  // Connected again after a failure: the server may have restarted.
+  let client: Promise<pg.Client> | undefined;
+  const connect = async () => {
+    const fresh = new pg.Client({ connectionString: url });
+    fresh.on("error", () => {});
+    await fresh.connect();
+    return fresh;
+  };
+  return {
+    label: "PostgreSQL",
+    args: ["--db", url],
+    rows: (sql) => psqlRows(url, sql),
+    sunk: async () => {
+      const connection = client ??= connect();
+      try {
+        return Number((await (await connection).query(SUNK)).rows[0]?.n ?? 0);
+      } catch (error) {
+        client = undefined;
+        (await connection.catch(() => undefined))?.end().catch(() => {});
+        throw error;
+      }
+    },
+    close: async () => {
+      await (await client?.catch(() => undefined))?.end();
+    },
+  };
 }
 
 /** The sum of the sink's next offsets (0 before its tables exist). */
 export async function sunkOffsets(db: TestDb): Promise<number> {
   try {
-    const [row] = await db.rows("SELECT sum(next_offset) AS n FROM sink_offsets");
-    return Number(row?.n ?? 0);
+    return await db.sunk();
   } catch {
     return 0;
   }

@@ -55,6 +55,14 @@ export async function openSqlite(path: string): Promise<SinkStore> {
     migrate(db);
     db.exec("PRAGMA journal_mode = WAL");
     db.exec("PRAGMA synchronous = FULL");
+    // A file that cannot be written (read-only, immutable) opens read-only without a word:
+    // found now by a write rolled back, not at the first batch, which may be hours away.
+    db.exec("BEGIN IMMEDIATE");
+    try {
+      db.exec(`UPDATE ${META.name} SET value = value WHERE name = 'schema_version'`);
+    } finally {
+      db.exec("ROLLBACK");
+    }
   } catch (error) {
     db?.close();
     lock.close();
