@@ -1,5 +1,6 @@
-# p7 in one image: a single-node KRaft Kafka broker as the command, and the four entry
-# scripts as standalone binaries in the working directory, writing to /files.
+# p7 in one image: a single-node KRaft Kafka broker as the command, and the entry scripts
+# (producer, debug, consumer, plot, sink) as standalone binaries in the working directory,
+# writing to /files.
 #
 #   docker build . -t p7
 #   docker run -d -v ./files:/files --name=p7 p7
@@ -26,7 +27,7 @@ RUN bash kafka/kafka.sh fetch
 FROM ${NODE_IMAGE} AS deno
 ARG BINARIES=compiled
 WORKDIR /p7
-COPY p7 deno.json deno.lock producer.ts debug.ts consumer.ts plot.ts ./
+COPY p7 deno.json deno.lock producer.ts debug.ts consumer.ts plot.ts sink.ts ./
 COPY tools/package.json tools/package-lock.json tools/
 COPY lib/ lib/
 COPY scripts/launchers.ts scripts/

@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
-# Builds the stand-in base images p7-base/maven, p7-base/node and p7-base/runtime from
-# Debian packages (docker/bases.Dockerfile), for a Docker engine that no image registry
-# answers: debootstrap makes a minimal Debian from the machine's own apt source, `docker
+# Builds the stand-in base images p7-base/maven, p7-base/node, p7-base/runtime and
+# p7-base/postgres from Debian packages (docker/bases.Dockerfile), for a Docker engine that
+# no image registry answers: debootstrap makes a minimal Debian from the machine's own apt source, `docker
 # import` turns it into p7-base/debian, and each base adds its packages and the machine's CA
 # certificates. Images already present are kept, so a second run takes a second.
 # Needs root, debootstrap and a running Docker engine.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 suite=bookworm
-bases=(maven node runtime)
+bases=(maven node runtime postgres)
 
 have() { docker image inspect "$1" >/dev/null 2>&1; }
 
@@ -33,6 +33,7 @@ if ! have "p7-base/debian:$suite"; then
 fi
 mkdir -p "$scratch/context/certs"
 cp "$root/docker/bases.Dockerfile" "$scratch/context/Dockerfile"
+cp "$root/docker/postgres-standin.sh" "$scratch/context/"
 # One file per locally added CA: Java's trust store takes them file by file.
 for cert in /usr/local/share/ca-certificates/*.crt; do
   if [ -e "$cert" ]; then cp "$cert" "$scratch/context/certs/"; fi

@@ -236,7 +236,7 @@ Deno.test({
 });
 
 /**
- * Runs `body` with `docker compose -f FILE -f OVERRIDE` on a project folder of its own (its
+ * Runs `body` with `docker compose -f FILE -f OVERRIDE [--profile P…]` on a project folder of its own (its
  * `files/` on the host), then checks that the project made no network and that `down -v`
  * removes every container.
  */
@@ -244,6 +244,7 @@ async function withCompose(
   file: string,
   override: string,
   body: (compose: string[], files: string) => Promise<void>,
+  profiles: string[] = [],
 ): Promise<void> {
   await useEngine();
   await buildImage();
@@ -251,7 +252,7 @@ async function withCompose(
   const files = join(dir, "files");
   await Deno.mkdir(files);
   const compose = ["compose", "-f", join(ROOT, file), "-f", join(ROOT, override)];
-  compose.push("--project-directory", dir);
+  compose.push("--project-directory", dir, ...profiles.flatMap((p) => ["--profile", p]));
   const networks = await dockerOk(["network", "ls", "--format", "{{.Name}}"]);
   try {
     await body(compose, files);
@@ -317,6 +318,56 @@ Deno.test({
         "producer running",
       ]);
     }),
+});
+
+Deno.test({
+  name: "docker compose --profile db: the sink feeds PostgreSQL what the consumers count",
+  ignore: composeMissing !== undefined,
+  fn: () =>
+    withCompose("compose.yaml", "tests/compose.test.yaml", async (db, files) => {
+      await composeStep(db, UP);
+      await waitOffsets(
+        files,
+        "every partition file past offset 10",
+        (o) => o.every((x) => x > 10),
+      );
+      // With the producer stopped, the consumers and then the sink catch up: each month of
+      // the files is then a row in PostgreSQL, read by psql in its container.
+      await composeStep(db, ["stop", "producer"]);
+      const months = async () =>
+        (await readAll(files)).flatMap((file) =>
+          Object.entries(file).filter(([key]) => key !== "partition" && key !== "offset")
+            .flatMap(([month, years]) =>
+              Object.entries(years as Record<string, { count: number }>)
+                .map(([year, entry]) => `${month}-${year}:${entry.count}`)
+            )
+        ).sort().join(" ");
+      let rows = "";
+      await waitFor("PostgreSQL to hold every month of the files", async () => {
+        rows = (await dockerOk([
+          ...db,
+          "exec",
+          "-T",
+          "postgres",
+          "psql",
+          "-U",
+          "p7",
+          "-d",
+          "p7",
+          "-Atc",
+          "SELECT month || '-' || year || ':' || count FROM month_stats ORDER BY 1",
+        ]).catch(() => "")).trim().split("\n").sort().join(" ");
+        return rows !== "" && rows === await months();
+      }, 60_000);
+      console.log(`compose --profile db: month_stats in PostgreSQL = the files (${rows})`);
+      assert.deepEqual(await composeStates(db), [
+        "broker running",
+        "consumer-0-2 running",
+        "consumer-1-3 running",
+        "postgres running",
+        "sink running",
+      ]);
+    }, ["db"]),
 });
 
 Deno.test({

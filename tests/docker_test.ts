@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { basename, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
-import { consumerConfig } from "../lib/args.ts";
+import { consumerConfig, sinkConfig } from "../lib/args.ts";
 import { compileSteps } from "../lib/launchers.ts";
 import { createKafka, PARTITIONS, TOPIC, topicOffsets } from "../lib/kafka/kafka.ts";
 import { type Output, ROOT, type Running, spawnCommand, waitFor } from "./harness.ts";
@@ -235,7 +235,7 @@ Deno.test("BINARIES picks ./p7 compile or ./p7 launchers; anything else is a one
 });
 
 Deno.test("deno task compile builds each entry script with --frozen and its shebang's flags", async () => {
-  assert.deepEqual(steps.map((s) => s.name), ["producer", "debug", "consumer", "plot"]);
+  assert.deepEqual(steps.map((s) => s.name), ["producer", "debug", "consumer", "plot", "sink"]);
   const denoStage = allCopies.filter((c) => c.stage === "deno");
   for (const { name, flags } of steps) {
     const shebang = (await read(`${name}.ts`)).split("\n")[0]!;
@@ -258,11 +258,19 @@ Deno.test("deno task compile builds each entry script with --frozen and its sheb
   }
 });
 
-Deno.test("compose.yaml runs the image's binaries: producer, consumers 0 2 and 1 3", async () => {
-  assert.deepEqual([...compose.keys()], ["broker", "producer", "consumer-0-2", "consumer-1-3"]);
+Deno.test("compose.yaml runs the image's binaries: producer, consumers 0 2 and 1 3, sink", async () => {
+  assert.deepEqual([...compose.keys()], [
+    "broker",
+    "producer",
+    "consumer-0-2",
+    "consumer-1-3",
+    "postgres",
+    "sink",
+  ]);
   assert.equal(compose.get("broker"), undefined, "the broker runs the image's CMD");
+  assert.equal(compose.get("postgres"), undefined, "PostgreSQL runs its image's CMD");
   const names = steps.map((s) => s.name);
-  for (const [service, command] of [...compose].slice(1)) {
+  for (const [service, command] of [...compose].filter(([, command]) => command !== undefined)) {
     const started = [...command!.join(" ").matchAll(/(?:^|\s)\.\/(\w+)/g)].map((m) => m[1]);
     assert.equal(started.length, 1, `${service} starts one binary`);
     assert.ok(names.includes(started[0]!), `${service}: the image has no ./${started[0]}`);
@@ -274,6 +282,8 @@ Deno.test("compose.yaml runs the image's binaries: producer, consumers 0 2 and 1
   });
   assert.deepEqual(partitions, [[0, 2], [1, 3]]);
   assert.equal(partitions.flat().length, PARTITIONS);
+  const sink = sinkConfig(compose.get("sink")!.slice(1), {});
+  assert.ok(sink.kind === "sink" && sink.db.kind === "postgres", "the sink feeds PostgreSQL");
   // A fresh broker on every start: see the comment on tmpfs in compose.yaml.
   assert.match(await read("compose.yaml"), new RegExp(`tmpfs: \\[${finalEnv.P7_KAFKA_STATE}\\]`));
 });
@@ -295,7 +305,7 @@ function runLine(
 }
 
 Deno.test({
-  name: "deno task compile (./p7 compile) builds four binaries that start",
+  name: "deno task compile (./p7 compile) builds the five binaries, each of which starts",
   ignore: !canCompile,
   fn: async () => {
     const { code, stderr } = await runLine(COMPILE, ROOT, {});
