@@ -39,7 +39,8 @@ FROM trust AS postgres
 RUN apt-get update -qq && \
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql && \
     rm -rf /var/lib/apt/lists/* && \
-    ln -s /usr/lib/postgresql/*/bin/initdb /usr/lib/postgresql/*/bin/postgres /usr/local/bin/
+    ln -s /usr/lib/postgresql/*/bin/initdb /usr/lib/postgresql/*/bin/pg_ctl \
+      /usr/lib/postgresql/*/bin/postgres /usr/local/bin/
 COPY postgres-standin.sh /usr/local/bin/
 ENV PGDATA=/var/lib/postgresql/data
 STOPSIGNAL SIGINT

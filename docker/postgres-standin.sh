@@ -10,16 +10,21 @@ if [ "${POSTGRES_HOST_AUTH_METHOD:-}" != trust ]; then
   echo "postgres stand-in: only POSTGRES_HOST_AUTH_METHOD=trust is supported" >&2
   exit 1
 fi
-mkdir -p "$PGDATA"
-chown postgres: "$PGDATA"
+# The socket where the official image has it, so that `psql -U p7` in the container finds it.
+sockets=/var/run/postgresql
+mkdir -p "$PGDATA" "$sockets"
+chown postgres: "$PGDATA" "$sockets"
 chmod 0700 "$PGDATA"
 if [ ! -s "$PGDATA/PG_VERSION" ]; then
   runuser -u postgres -- initdb -D "$PGDATA" -U "$user" --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
   echo "host all all all trust" >>"$PGDATA/pg_hba.conf"
-  runuser -u postgres -- postgres -D "$PGDATA" -c listen_addresses= -k /tmp &
-  until runuser -u postgres -- pg_isready -h /tmp -q; do sleep 0.2; done
-  [ "$db" = postgres ] || runuser -u postgres -- createdb -h /tmp -U "$user" "$db"
-  kill -INT %1
-  wait
+  # The database made on a server that listens on a socket only, stopped again before the
+  # real start: nothing connects to a half-made cluster.
+  runuser -u postgres -- pg_ctl -D "$PGDATA" -o "-c listen_addresses= -k $sockets" -w start >/dev/null
+  [ "$db" = postgres ] || runuser -u postgres -- createdb -h "$sockets" -U "$user" "$db"
+  runuser -u postgres -- pg_ctl -D "$PGDATA" -m fast -w stop >/dev/null
 fi
-exec runuser -u postgres -- postgres -D "$PGDATA" -c listen_addresses='*' -k /tmp
+# setpriv, not runuser: it execs, so the server is PID 1 and `docker stop`'s SIGINT is its
+# fast shutdown.
+exec setpriv --reuid=postgres --regid=postgres --init-groups \
+  postgres -D "$PGDATA" -c listen_addresses='*' -k "$sockets"

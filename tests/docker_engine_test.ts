@@ -55,7 +55,7 @@ else if (composeMissing) console.log(`skipped: ${composeMissing}`);
 
 /** The engine, started by the first test that needs it and stopped by the last. */
 let engine: Promise<Engine> | undefined;
-let users = (missing ? 0 : 2) + (composeMissing ? 0 : 2);
+let users = (missing ? 0 : 2) + (composeMissing ? 0 : 3);
 function useEngine(): Promise<Engine> {
   return engine ??= startEngine();
 }
