@@ -32,6 +32,7 @@ import {
 } from "./grader.ts";
 import {
   MONTH_NAMES,
+  monthCounts,
   readAll,
   recompute,
   ROOT,
@@ -334,14 +335,7 @@ Deno.test({
       // With the producer stopped, the consumers and then the sink catch up: each month of
       // the files is then a row in PostgreSQL, read by psql in its container.
       await composeStep(db, ["stop", "producer"]);
-      const months = async () =>
-        (await readAll(files)).flatMap((file) =>
-          Object.entries(file).filter(([key]) => key !== "partition" && key !== "offset")
-            .flatMap(([month, years]) =>
-              Object.entries(years as Record<string, { count: number }>)
-                .map(([year, entry]) => `${month}-${year}:${entry.count}`)
-            )
-        ).sort().join(" ");
+      const months = async () => monthCounts(await readAll(files)).join(" ");
       let rows = "";
       await waitFor("PostgreSQL to hold every month of the files", async () => {
         rows = (await dockerOk([

@@ -643,6 +643,17 @@ export async function readAnomalies(
   }));
 }
 
+/** Each month and year of partition files with its count (`July-1990:31`), sorted. */
+export function monthCounts(files: Record<string, unknown>[]): string[] {
+  return files.flatMap((file) =>
+    Object.entries(file).filter(([key]) => key !== "partition" && key !== "offset")
+      .flatMap(([month, years]) =>
+        Object.entries(years as Record<string, { count: number }>)
+          .map(([year, entry]) => `${month}-${year}:${entry.count}`)
+      )
+  ).sort();
+}
+
 /** Every partition file in `dir` as plain JSON, by partition, for `assertEquals`. */
 export async function readAll(
   dir: string,

@@ -9,6 +9,7 @@ import {
   backfill,
   BROKERS,
   endOffsets,
+  monthCounts,
   pipelineUntilCounted,
   readAll,
   recompute,
@@ -221,13 +222,7 @@ Deno.test("./p7 pipeline --db runs the sink beside the consumers; the previous r
   assert.equal((await rest.stop()).code, 0);
   const sink = spawn("sink.ts", ["--db", `sqlite:${db}`]);
   const files = await readAll(dir);
-  const months = files.flatMap((file) =>
-    Object.entries(file).filter(([key]) => key !== "partition" && key !== "offset")
-      .flatMap(([month, years]) =>
-        Object.entries(years as Record<string, { count: number }>)
-          .map(([year, entry]) => `${month}-${year}:${entry.count}`)
-      )
-  ).sort();
+  const months = monthCounts(files);
   await waitFor("the sink to hold every month of the files", async () => {
     const out = await run("sql.ts", [
       "--db",
