@@ -12,6 +12,9 @@ deno task check || { echo "test: 0 passed, 1 failed (deno task check)"; exit 1; 
 # Every temporary file and folder of the run (files, brokers, clusters, logs) goes under one
 # folder, removed when the run ends, so that a failed test leaves nothing behind either.
 scratch=$(mktemp -d "${TMPDIR:-/tmp}/p7-suite.XXXXXX")
+# Passable (not readable) by others: run as root, the tests' private PostgreSQL server runs as
+# user postgres in a folder under it.
+chmod 0711 "$scratch"
 trap 'rm -rf "$scratch"' EXIT
 export TMPDIR=$scratch
 log=$scratch/test.log
