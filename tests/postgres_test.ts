@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { P7Error } from "../lib/errors.ts";
 import { rowOf } from "../lib/sinks/rows.ts";
 import { openPostgres } from "../lib/sinks/postgres.ts";
-import { run, spawn, tempDir, waitCaughtUp, waitFor, within } from "./harness.ts";
+import { run, type Running, spawn, tempDir, waitCaughtUp, waitFor, within } from "./harness.ts";
 import { POSTGRES_MISSING, psqlRows, startPostgres } from "./postgres.ts";
 import { assertDbExact, postgresDb, sunkOffsets, topicEnds, waitSunk } from "./sink_check.ts";
 
@@ -127,23 +127,28 @@ Deno.test({
   ignore,
   fn: async () => {
     const postgres = await startPostgres();
+    // Whatever a failure leaves running is killed, or it would write into the next test.
+    const children: Running[] = [];
+    const started = (child: Running) => (children.push(child), child);
     try {
       const db = postgresDb(postgres.url);
       const dir = await tempDir();
-      const producer = spawn("producer.ts", [
+      const producer = started(spawn("producer.ts", [
         "--count",
         "4000",
         "--delay",
         "0.002",
         "--seed",
         "31",
-      ]);
+      ]));
       await waitFor("the producer's topics", () => /producer: topic/.test(producer.stderr()));
-      const consumer = spawn("consumer.ts", ["0", "1", "2", "3", "--dir", dir, "--window", "1d"]);
+      const consumer = started(
+        spawn("consumer.ts", ["0", "1", "2", "3", "--dir", dir, "--window", "1d"]),
+      );
       const waits: number[] = [];
       let said = "";
       for (let restart = 0; restart < 2; restart++) {
-        const sink = spawn("sink.ts", db.args);
+        const sink = started(spawn("sink.ts", db.args));
         await waitFor("the sink to start", () => /^sink: "/m.test(sink.stderr()));
         // Read through psql: the test's own connection went with the last restart.
         const sunk = async () =>
@@ -176,13 +181,14 @@ Deno.test({
       assert.equal(produced.code, 0, produced.stderr);
       await waitCaughtUp(dir, [0, 1, 2, 3], 120_000);
       assert.equal((await within(30_000, "the consumer to stop", consumer.stop())).code, 0);
-      const sink = spawn("sink.ts", db.args);
+      const sink = started(spawn("sink.ts", db.args));
       await waitSunk(db);
       assert.equal((await within(30_000, "the sink to stop", sink.stop())).code, 0);
       assert.ok(await sunkOffsets(db) === await topicEnds());
       await assertDbExact(db, dir);
       await db.close();
     } finally {
+      for (const child of children) await child.stop("SIGKILL");
       await postgres.stop();
     }
   },

@@ -64,13 +64,13 @@ if (POSTGRES_MISSING) {
 Deno.test("kill -9s of consumers and of the sinks: each database equals the recount, row for row", async () => {
   // Streamed while the consumers are killed, so that the last consumer counts the last days
   // itself: what it publishes then is in the topics once, and a sink that lost it would show.
-  const producer = spawn("producer.ts", ["--count", "8000", "--delay", "0.002", "--seed", "23"]);
-  await waitFor("the producer's topics", () => /producer: topic/.test(producer.stderr()));
   const dir = await tempDir();
   const postgres = POSTGRES_MISSING ? undefined : await startPostgres();
   const dbs = [sqliteDb(join(dir, "p7.db"))];
   if (postgres !== undefined) dbs.push(postgresDb(postgres.url));
+  const producer = spawn("producer.ts", ["--count", "8000", "--delay", "0.002", "--seed", "23"]);
   try {
+    await waitFor("the producer's topics", () => /producer: topic/.test(producer.stderr()));
     const consumerArgs = ["0", "1", "2", "3", "--dir", dir, "--window", "1d"];
     const random = mulberry32(5);
     let kills = 0;
@@ -118,6 +118,8 @@ Deno.test("kill -9s of consumers and of the sinks: each database equals the reco
     }
     console.log(`sink: ${kills} kills in all, ${dbs.length} databases exact`);
   } finally {
+    // A producer still streaming would write into the next test's topic.
+    await producer.stop("SIGKILL");
     for (const db of dbs) await db.close();
     await postgres?.stop();
   }
