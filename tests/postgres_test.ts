@@ -160,7 +160,9 @@ Deno.test({
         await waitFor(
           "the sink to write",
           async () => await sunk() > before || (restart > 0 && performance.now() - since > 5000),
-        );
+        ).catch((error) => {
+          throw new Error(`${error.message}; the sink said:\n${sink.stderr()}`);
+        });
         const restarted = performance.now();
         await postgres.restart();
         const ended = await within(30_000, "the sink to end", sink.done);

@@ -205,16 +205,18 @@ Deno.test({
   name: "a full disk and a read-only file: one line, exit 1, nothing half-written",
   ignore: diskSkip !== undefined,
   fn: async () => {
-    await backfill(6000, 9);
+    // Enough windows that the database outgrows the disk many times over, while one batch
+    // (at most a fetch's 1 MiB of records) fits on it.
+    await backfill(40_000, 9);
     const dir = await tempDir();
     const consumer = spawn("consumer.ts", ["0", "1", "2", "3", "--dir", dir, "--window", "1d"]);
     await waitCaughtUp(dir, [0, 1, 2, 3]);
     assert.equal((await consumer.stop()).code, 0);
     const end = await topicEnds();
-    // The sink fills a 256 KiB disk part way through the topics.
+    // The sink fills a 3 MiB disk part way through the topics.
     const mount = await tempDir();
     const out = await tempDir();
-    const full = await sinkOnSmallDisk(mount, out, "256k");
+    const full = await sinkOnSmallDisk(mount, out, "3m");
     assert.equal(full.code, 1, full.stderr);
     const lines = full.stderr.trimEnd().split("\n");
     assert.equal(lines.length, 2, full.stderr);
@@ -251,5 +253,8 @@ Deno.test({
     await waitSunk(db);
     assert.equal((await sink.stop()).code, 0);
     await assertDbExact(db, dir);
+    for (const e of Deno.readDirSync(out)) {
+      console.log(e.name, Deno.statSync(join(out, e.name)).size);
+    }
   },
 });

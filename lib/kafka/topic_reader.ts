@@ -156,6 +156,11 @@ export async function readTopics(kafka: Kafka, options: ReadTopicsOptions): Prom
         consumer.run({ autoCommit: false, eachBatch }).catch(fail);
         try {
           await Promise.race([whenAborted(signal), whenAborted(more.signal), failed.promise]);
+        } catch (error) {
+          // A retriable failure (a coordinator still loading on a new broker, a leader moved):
+          // a new consumer from the positions as they are now, as the consumers' own restart
+          // does, while some fetch completed within the guard's bound.
+          if (!guard.restartable(error)) throw error;
         } finally {
           unwatch();
         }
