@@ -11,10 +11,7 @@
  * @module
  */
 import type { Admin } from "kafkajs";
-// @ts-types="npm:@types/pg@8.23.1"
-import pg from "pg";
 import { basename, dirname, join } from "node:path";
-import { DatabaseSync } from "node:sqlite";
 import { fileURLToPath } from "node:url";
 import { consumerConfig, parseFlags, parseInteger } from "../lib/args.ts";
 import { runMain } from "../lib/cli.ts";
@@ -39,6 +36,7 @@ import {
 } from "./java.ts";
 import { runLogic } from "./logic.ts";
 import { POSTGRES_MISSING, startPostgres } from "../tests/postgres.ts";
+import { postgresDb, sqliteDb, sunkOffsets, type TestDb } from "../tests/sink_check.ts";
 import { type Finished, measure, type Usage } from "./measure.ts";
 import { formatTable, megabytes, rate, type Row, summaryLine } from "./table.ts";
 
@@ -406,65 +404,11 @@ async function statsTopicSize(config: BenchConfig): Promise<string> {
     `run, ${mb(after)} ${waited} s later (compaction)`;
 }
 
-/** A database the sink fills in the bench: its URL, and the records applied so far. */
-interface SinkTarget {
-  label: string;
-  url: string;
-  sunk(): Promise<number>;
-  close(): Promise<void>;
-}
-
-const SUNK = "SELECT sum(next_offset) AS n FROM sink_offsets";
-
-/** A new SQLite file. */
-function sqliteTarget(dir: string): SinkTarget {
-  const path = join(dir, "p7.db");
-  return {
-    label: "SQLite",
-    url: `sqlite:${path}`,
-    sunk: () => {
-      try {
-        const db = new DatabaseSync(path, { readOnly: true });
-        try {
-          return Promise.resolve(Number(db.prepare(SUNK).get()?.n ?? 0));
-        } finally {
-          db.close();
-        }
-      } catch {
-        return Promise.resolve(0); // not created yet
-      }
-    },
-    close: () => Promise.resolve(),
-  };
-}
-
-/** A private PostgreSQL server of its own, read through one connection. */
-async function postgresTarget(): Promise<SinkTarget> {
-  const server = await startPostgres();
-  const client = new pg.Client({ connectionString: server.url });
-  await client.connect();
-  return {
-    label: "PostgreSQL",
-    url: server.url,
-    sunk: async () => {
-      try {
-        return Number((await client.query(SUNK)).rows[0]?.n ?? 0);
-      } catch {
-        return 0; // not created yet
-      }
-    },
-    close: async () => {
-      await client.end();
-      await server.stop();
-    },
-  };
-}
-
 /**
  * The sink on what the consumer's run published (the statistics and anomalies topics, as
  * compacted by then), into a new database: from its start line to the topics' ends.
  */
-async function sinkRun(config: BenchConfig, target: SinkTarget): Promise<Row> {
+async function sinkRun(config: BenchConfig, target: TestDb): Promise<Row> {
   let messages = 0;
   for (const topic of [STATS_TOPIC, ANOMALY_TOPIC]) {
     const offsets = await withAdmin(config.broker, (admin) => topicOffsets(admin, topic));
@@ -472,8 +416,7 @@ async function sinkRun(config: BenchConfig, target: SinkTarget): Promise<Row> {
   }
   const sink = await measure(Deno.execPath(), [
     ...await taskArgs("sink"),
-    "--db",
-    target.url,
+    ...target.args,
   ], { cwd: ROOT, env: { KAFKA_BROKERS: config.broker, NO_COLOR: "1" } });
   try {
     const deadline = Date.now() + Math.max(120_000, messages / 5);
@@ -486,7 +429,7 @@ async function sinkRun(config: BenchConfig, target: SinkTarget): Promise<Row> {
     }
     // Timed as the consumer is, from its first line: the connection and the group join too.
     const started = performance.now();
-    while (await target.sunk() < messages) {
+    while (await sunkOffsets(target) < messages) {
       check();
       await sleep(20);
     }
@@ -498,7 +441,6 @@ async function sinkRun(config: BenchConfig, target: SinkTarget): Promise<Row> {
     return { name, messages, seconds, ...usage };
   } finally {
     await sink.stop("SIGKILL");
-    await target.close();
   }
 }
 
@@ -507,12 +449,19 @@ async function sinkRuns(config: BenchConfig): Promise<Row[]> {
   const dir = await Deno.makeTempDir({ prefix: "p7-bench-" });
   try {
     log("p7 sink into SQLite, from what the consumer published");
-    const rows = [await sinkRun(config, sqliteTarget(dir))];
+    const rows = [await sinkRun(config, sqliteDb(join(dir, "p7.db")))];
     if (POSTGRES_MISSING) {
       log(`p7 sink into PostgreSQL skipped: ${POSTGRES_MISSING}`);
-    } else {
-      log("p7 sink into PostgreSQL, from what the consumer published");
-      rows.push(await sinkRun(config, await postgresTarget()));
+      return rows;
+    }
+    log("p7 sink into PostgreSQL, from what the consumer published");
+    const server = await startPostgres();
+    const db = postgresDb(server.url);
+    try {
+      rows.push(await sinkRun(config, db));
+    } finally {
+      await db.close();
+      await server.stop();
     }
     return rows;
   } finally {

@@ -22,9 +22,9 @@ import {
   type TableSpec,
   upsertSql,
 } from "./rows.ts";
-import { positionKey, type Positions, type SinkStore } from "./store.ts";
+import { positionKey, type Positions, type SinkStore, splitPositionKey } from "./store.ts";
 
-/** The advisory lock a sink holds on its database: "p7" and the schema's table, as digits. */
+/** The advisory lock a sink holds on its database (any number of p7's own; documented). */
 const SINK_LOCK = 7_000_001;
 
 /** Rows per statement: 13 columns × 500 stays far under PostgreSQL's 65,535 parameters. */
@@ -175,13 +175,10 @@ function postgresStore(name: string, client: pg.Client): SinkStore {
       return found.rows[0]?.value;
     },
     async apply(rows, positions, run) {
-      const offsets: Row[] = [...positions].map(([key, next]) => {
-        const slash = key.lastIndexOf("/");
-        return {
-          table: SINK_OFFSETS,
-          values: [key.slice(0, slash), Number(key.slice(slash + 1)), next],
-        };
-      });
+      const offsets: Row[] = [...positions].map(([key, next]) => ({
+        table: SINK_OFFSETS,
+        values: [...splitPositionKey(key), next],
+      }));
       if (run !== undefined) offsets.push({ table: META, values: ["run", run] });
       try {
         await transaction(client, async () => {

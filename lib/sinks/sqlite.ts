@@ -18,7 +18,7 @@ import {
   type TableSpec,
   upsertSql,
 } from "./rows.ts";
-import { positionKey, type Positions, type SinkStore } from "./store.ts";
+import { positionKey, type Positions, type SinkStore, splitPositionKey } from "./store.ts";
 
 /** An error of SQLite as one line naming the database. */
 function sqliteError(path: string, doing: string, error: unknown): P7Error {
@@ -140,8 +140,7 @@ function sqliteStore(path: string, db: DatabaseSync, lock: Deno.FsFile): SinkSto
         try {
           for (const row of rows) upsert(row.table).run(...row.values.map(bindable));
           for (const [key, next] of positions) {
-            const slash = key.lastIndexOf("/");
-            upsert(SINK_OFFSETS).run(key.slice(0, slash), Number(key.slice(slash + 1)), next);
+            upsert(SINK_OFFSETS).run(...splitPositionKey(key), next);
           }
           if (run !== undefined) upsert(META).run("run", run);
           db.exec("COMMIT");

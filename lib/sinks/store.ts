@@ -46,6 +46,12 @@ export function positionKey(topic: string, partition: number): string {
   return `${topic}/${partition}`;
 }
 
+/** A `Positions` key back into its topic and partition. */
+export function splitPositionKey(key: string): [string, number] {
+  const slash = key.lastIndexOf("/");
+  return [key.slice(0, slash), Number(key.slice(slash + 1))];
+}
+
 /** A database the sink writes, locked to one sink while open. */
 export interface SinkStore {
   /** Where it is, for messages: the URL without a password. */

@@ -1,5 +1,9 @@
 import assert from "node:assert/strict";
-import { parseDbUrl } from "./store.ts";
+import { parseDbUrl, positionKey, splitPositionKey } from "./store.ts";
+
+Deno.test("a position key goes back to its topic and partition", () => {
+  assert.deepEqual(splitPositionKey(positionKey("temperature-stats", 3)), ["temperature-stats", 3]);
+});
 
 Deno.test("database URLs: sqlite:PATH and postgres://, anything else a usage error", () => {
   assert.deepEqual(parseDbUrl("sqlite:files/p7.db"), { kind: "sqlite", path: "files/p7.db" });
